@@ -2,7 +2,7 @@
 before Quarto), rendered to HTML by Jupyter's nbconvert into `_docs/`, then every page opened in headless Chromium."""
 import json, os, shutil, subprocess, sys
 from pathlib import Path
-import pytest
+import pytest, yaml
 
 ROOT = Path(__file__).resolve().parent.parent
 NBS = sorted((ROOT/'nbs').glob('*.ipynb'))
@@ -15,8 +15,8 @@ def _front_matter_to_title(src:Path, dst:Path):
     nb = json.loads(src.read_text())
     c = nb['cells'][0] if nb['cells'] else None
     if c and c['cell_type'] == 'raw' and ''.join(c['source']).startswith('---'):
-        fm = dict(l.split(':', 1) for l in ''.join(c['source']).splitlines() if ':' in l)
-        title, desc = fm.get('title', '').strip(), fm.get('description', '').strip()
+        fm = yaml.safe_load(''.join(c['source']).strip().strip('-')) or {}
+        title, desc = str(fm.get('title', '')).strip(), str(fm.get('description', '')).strip()
         nb['cells'][0] = dict(cell_type='markdown', metadata={}, source=f'# {title}\n\n> {desc}\n' if desc else f'# {title}\n')
         nb['metadata']['title'] = title
     dst.write_text(json.dumps(nb))
