@@ -251,7 +251,7 @@ def _device_of(model, x_init:Tensor|None)->torch.device:
     p = next(model.parameters(), None) if isinstance(model, nn.Module) else None
     return p.device if p is not None else x_init.device if x_init is not None else torch.device('cpu')
 
-# %% ../nbs/04_diffusion.ipynb #b89e79d3
+# %% ../nbs/04_diffusion.ipynb #ee13fb1d
 @torch.no_grad()
 def sample(model:nn.Module,            # called as model(x, t, labels), predicting `prediction`
            sched:NoiseSchedule,        # the schedule the model was trained with
@@ -264,6 +264,7 @@ def sample(model:nn.Module,            # called as model(x, t, labels), predicti
            shape:tuple=(4, 7, 7),      # shape of one latent
            generator:torch.Generator|None=None, # CPU generator for all the noise
            x_init:Tensor|None=None,    # img2img: clean latents (B,*shape) to start from
+           noise:Tensor|None=None,     # the starting noise (B,*shape); default: drawn from `generator`
            strength:float=1.0,         # img2img: how much of the chain to run (0: return x_init, 1: all)
            clamp_x0:float|None=None,   # clamp predicted x0 to [-clamp_x0, clamp_x0] at every step
            callback=None,              # called as callback(i, t, x, x0_pred) after every step
@@ -275,7 +276,9 @@ def sample(model:nn.Module,            # called as model(x, t, labels), predicti
     labels, n = labels.to(dev), round(strength*steps)
     ts = sampling_timesteps(steps, sched.n_steps)[steps - n:]
     if n == 0: return x_init.to(dev).clone()
-    x = torch.randn((len(labels), *shape), generator=generator).to(dev)
+    if noise is not None and tuple(noise.shape) != (len(labels), *shape):
+        raise ValueError(f'noise must have shape {(len(labels), *shape)} (one latent per label), not {tuple(noise.shape)}')
+    x = (noise if noise is not None else torch.randn((len(labels), *shape), generator=generator)).to(dev)
     if x_init is not None: x = q_sample(sched, x_init.to(dev), ts[0], x)
     def denoise(x, t): return eps_and_x0(guided_output(model, x, t, labels, guidance), x, _ab(sched, t), prediction, clamp_x0)
     pairs = list(zip(ts, ts[1:] + [-1]))

@@ -26,8 +26,8 @@ from .diffusion import NoiseSchedule, diffusion_loss, sample
 __all__ = ['TRAIN_PRESETS', 'TrainConfig', 'default_device', 'lr_at', 'ema_update', 'CheckpointError', 'atomic_save',
            'atomic_write_text', 'load_safetensors', 'save_train_state', 'load_train_state', 'model_meta', 'save_model',
            'load_model', 'TrainingInterrupted', 'train_step', 'vae_loss_fn', 'train_vae', 'encode_dataset',
-           'latent_cache', 'unet_loss_fn', 'train_unet', 'train', 'plot_losses', 'preview', 'fmsd_train',
-           'bench_training', 'print_bench', 'fmsd_bench']
+           'latent_cache', 'unet_loss_fn', 'train_unet', 'train', 'plot_losses', 'preview', 'epoch_previews',
+           'fmsd_train', 'bench_training', 'print_bench', 'fmsd_bench']
 
 # %% ../nbs/05_training.ipynb #35858b88
 @dataclass
@@ -109,7 +109,7 @@ def ema_update(ema:nn.Module, model:nn.Module, step:int, decay:float=0.999, warm
     for e, p in zip(ema.parameters(), model.parameters()): e.lerp_(p, 1 - d)
     for e, b in zip(ema.buffers(), model.buffers()): e.copy_(b)
 
-# %% ../nbs/05_training.ipynb #eaf19002
+# %% ../nbs/05_training.ipynb #6028ed23
 class CheckpointError(ValueError):
     "A checkpoint that is missing, corrupt, or made with another config"
 
@@ -118,6 +118,7 @@ def atomic_save(tensors:dict, path:Path, metadata:dict|None=None):
     path = Path(path); tmp = path.with_name(f'.{path.name}.tmp{os.getpid()}')
     try:
         save_file({k: v.detach().contiguous().cpu() for k, v in tensors.items()}, tmp, metadata=metadata)
+        os.chmod(tmp, 0o644)  # readable like any other file (the temporary file starts private)
         os.replace(tmp, path)
     finally: tmp.unlink(missing_ok=True)
 
@@ -405,7 +406,27 @@ def preview(vae:VAE, unet:UNet, cfg:TrainConfig, per_class:int=4, seed:int=0)->T
                guidance=cfg.guidance, prediction=cfg.prediction, clamp_x0=cfg.clamp_x0, generator=torch.Generator().manual_seed(seed))
     return vae.from_latent(z)
 
-# %% ../nbs/05_training.ipynb #3e9dcdf0
+# %% ../nbs/05_training.ipynb #de88e026
+def epoch_previews(cfg:TrainConfig,   # the run's config (its sampler settings are used)
+                   out:str|Path,      # the run's folder: the VAE is read from it, the PNGs written into it
+                   per_class:int=2,   # images of each class
+                   show:bool=True,    # show the grid (in a notebook)
+                   save:bool=True,    # save it as out/previews/epoch_N.png
+                  ):
+    "An `on_epoch` callback for `train` that samples, shows and saves a few images per class after every UNet epoch"
+    out = Path(out)
+    def on_epoch(stage, epoch, model):
+        if stage != 'unet': return
+        vae = VAE(chs=cfg.vae_chs); vae.load_state_dict(load_safetensors(out/'vae.safetensors')[0])
+        imgs = preview(vae.to(next(model.parameters()).device).eval(), model, cfg, per_class)
+        ax = show_images(imgs, labels=torch.arange(N_CLASSES).repeat_interleave(per_class), nrow=5*per_class,
+                         title=f'after UNet epoch {epoch + 1}', scale=0.6)
+        if save: (out/'previews').mkdir(exist_ok=True); ax.figure.savefig(out/'previews'/f'epoch_{epoch + 1}.png', bbox_inches='tight', dpi=80)
+        if show: plt.show()
+        plt.close(ax.figure)
+    return on_epoch
+
+# %% ../nbs/05_training.ipynb #862f529e
 @call_parse
 def fmsd_train(preset:str='fast',     # the recipe: 'fast' (CPU, ~30 min), 'seed' (the reference, for GPUs) or 'tiny' (seconds)
                out:str=None,          # output folder for checkpoints and the final model (default: runs/<preset>)
@@ -429,13 +450,12 @@ def fmsd_train(preset:str='fast',     # the recipe: 'fast' (CPU, ~30 min), 'seed
         if dev.type == 'cuda' and not torch.cuda.is_available(): raise ValueError('--device cuda: no CUDA device here')
         out = out or f'runs/{preset}'
         print(f'training preset {preset!r} into {out} on {dev} ({torch.get_num_threads()} CPU threads)', flush=True)
-        res = train(cfg, out, resume=resume, device=dev, progress=not quiet)
+        res = train(cfg, out, resume=resume, device=dev, progress=not quiet, on_epoch=epoch_previews(cfg, out, 4, show=False))
     except TrainingInterrupted as e: print(f'fmsd_train: {e}', file=sys.stderr); sys.exit(130)
     except (ValueError, FileNotFoundError, FloatingPointError, RuntimeError) as e:
         print(f'fmsd_train: error: {e}', file=sys.stderr); sys.exit(2)
     print(f"done in {res['seconds']/60:.1f} min (VAE {res['vae_seconds']/60:.1f} min, UNet {res['unet_seconds']/60:.1f} min); "
           f"model in {out}", flush=True)
-    return res
 
 # %% ../nbs/05_training.ipynb #a307e54e
 def _machine()->str:
@@ -482,7 +502,7 @@ def bench_training(presets=('seed', 'fast'), # presets to compare; the first is 
         for p in presets: res[(stage, p)] = dict(batch=fns[p][1], images_per_s=sorted(times[p])[len(times[p])//2])
     return dict(machine=_machine(), device=str(device), results=res, presets=list(presets))
 
-# %% ../nbs/05_training.ipynb #c80da48f
+# %% ../nbs/05_training.ipynb #a2897204
 def print_bench(b:dict):
     "The benchmark as a table, then the ratios against the baseline preset"
     print(f"machine: {b['machine']} ({b['device']})")
@@ -495,9 +515,15 @@ def print_bench(b:dict):
             print(f"ratio {stage} training throughput {p}/{base}: {ratio:.2f}x")
 
 @call_parse
-def fmsd_bench(rounds:int=3,   # alternating rounds of timing
-               steps:int=4,    # timed steps per preset per round
-               device:str=None, # 'cpu' or 'cuda' (default: CUDA when present)
+def fmsd_bench(rounds:int=3,     # alternating rounds of timing
+               steps:int=4,      # timed steps per preset per round
+               what:str='all',   # 'training', 'sampling' (the shipped weights: default settings against DDPM-1000) or 'all'
+               device:str=None,  # 'cpu' or 'cuda' (default: CUDA when present)
               ):
-    "Measure training throughput of the `fast` preset against the reference `seed` recipe, side by side"
-    print_bench(bench_training(rounds=rounds, steps=steps, device=device))
+    "Measure training throughput of the `fast` preset against the reference `seed` recipe, and sampling speed, side by side"
+    if what not in ('training', 'sampling', 'all'):
+        print(f"fmsd_bench: error: --what must be 'training', 'sampling' or 'all', not {what!r}", file=sys.stderr); sys.exit(2)
+    if what in ('training', 'all'): print_bench(bench_training(rounds=rounds, steps=steps, device=device))
+    if what in ('sampling', 'all'):
+        from fmsd_nb.app import bench_sampling, print_sampling_bench, load_pretrained  # the application chapter builds on this one
+        print_sampling_bench(bench_sampling(load_pretrained(device=device), rounds=rounds))
