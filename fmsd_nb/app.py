@@ -29,10 +29,13 @@ __all__ = ['WEIGHTS_DIR', 'Pipeline', 'load_pretrained', 'to_uint8', 'to_pil_gri
 import fmsd_nb
 WEIGHTS_DIR = Path(fmsd_nb.__file__).parent/'weights'
 
-# %% ../nbs/06_application.ipynb #031bdfc1
+# %% ../nbs/06_application.ipynb #2f2c09a6
 class Pipeline:
     "A trained VAE + UNet, ready to generate Fashion-MNIST images by class"
-    def __init__(self, vae, unet, meta:dict, device=None):
+    def __init__(self, vae:nn.Module,   # the trained VAE (with its latent scale)
+                 unet:nn.Module,        # the (EMA) UNet
+                 meta:dict,             # the model folder's `config.json`: the training config and sampler defaults
+                 device=None):          # where to run (default: where the UNet is)
         self.device = torch.device(device) if device else next(unet.parameters()).device
         self.vae, self.unet, self.meta = vae.to(self.device).eval(), unet.to(self.device).eval(), meta
         t = meta['train']
@@ -49,18 +52,22 @@ class Pipeline:
         vae, unet, meta = load_model(Path(path) if path else WEIGHTS_DIR, device=device or default_device())
         return cls(vae, unet, meta)
 
-# %% ../nbs/06_application.ipynb #06b36936
+# %% ../nbs/06_application.ipynb #7ecc28aa
 def load_pretrained(path:str|Path|None=None, # a folder written by `fmsd_train`; default: the weights shipped in the package
-                    device=None)->Pipeline:
+                    device=None, # 'cpu' or 'cuda' (default: CUDA when present)
+                   )->Pipeline:
     "The pretrained pipeline (no download: the weights are in the package)"
     return Pipeline.from_folder(path, device)
 
-# %% ../nbs/06_application.ipynb #13e76a95
-def to_uint8(imgs:Tensor)->Tensor:
+# %% ../nbs/06_application.ipynb #61fdc175
+def to_uint8(imgs:Tensor, # images (N,1,H,W) in [-1,1]
+            )->Tensor:
     "Images in [-1,1] to uint8 0..255, shape (N,H,W)"
     return ((imgs.detach().cpu().float().clamp(-1, 1) + 1) * 127.5).round().to(torch.uint8).squeeze(1)
 
-def to_pil_grid(imgs:Tensor, nrow:int=8)->Image.Image:
+def to_pil_grid(imgs:Tensor, # images (N,1,H,W) in [-1,1]
+                nrow:int=8,  # images per row
+               )->Image.Image:
     "A PIL image of `imgs` (in [-1,1]) laid out with `make_grid`"
     g = make_grid(imgs.detach().cpu().float().clamp(-1, 1), nrow=nrow, padding=2, pad_value=1, normalize=True, value_range=(-1, 1))
     return Image.fromarray((g[0]*255).round().byte().numpy())
@@ -117,8 +124,8 @@ def slerp(a:Tensor, # a noise tensor
     out = (torch.sin((1 - w)*theta)*a64 + torch.sin(w*theta)*b64) / torch.sin(theta)
     return out.view_as(a).to(a.dtype)
 
-# %% ../nbs/06_application.ipynb #135fd372
-def interpolate_seeds(pipe:Pipeline,
+# %% ../nbs/06_application.ipynb #5f998fb5
+def interpolate_seeds(pipe:Pipeline, # the pipeline, e.g. `load_pretrained()`
                       cls:str|int,     # the class
                       seed_a:int=0,    # where to start
                       seed_b:int=1,    # where to end
@@ -130,11 +137,12 @@ def interpolate_seeds(pipe:Pipeline,
     noise = torch.cat([slerp(na, nb, w) for w in torch.linspace(0, 1, n).tolist()])
     return pipe.generate(cls, n=n, noise=noise, seed=seed_a, **kwargs)
 
-# %% ../nbs/06_application.ipynb #ab497d2b
+# %% ../nbs/06_application.ipynb #43f3704e
 class MixedContext(nn.Module):
     "Stands in for a UNet's `ClassContext`: conditional row i gets the blend (1-w[i])*tokens(a) + w[i]*tokens(b)"
     def __init__(self, context:nn.Module, # the UNet's `ClassContext`
-                 a:int, b:int,            # the two class labels
+                 a:int,                   # the class label at w = 0
+                 b:int,                   # the class label at w = 1
                  w:Tensor):               # (B,) blend weights, one per sample
         super().__init__()
         self.context, self.a, self.b, self.w = context, a, b, w
@@ -149,14 +157,17 @@ class MixedContext(nn.Module):
         return out
 
 @contextlib.contextmanager
-def class_mix(unet:nn.Module, a:int, b:int, w:Tensor):
+def class_mix(unet:nn.Module, # a `UNet`
+              a:int,            # the class label at w = 0
+              b:int,            # the class label at w = 1
+              w:Tensor):        # (B,) blend weights, one per sample
     "Within the `with` block, `unet` sees the blend of classes `a` and `b` given by `w` instead of the labels"
     orig = unet.context
     unet.context = MixedContext(orig, a, b, w)
     try: yield unet
     finally: unet.context = orig
 
-def interpolate_classes(pipe:Pipeline,
+def interpolate_classes(pipe:Pipeline, # the pipeline, e.g. `load_pretrained()`
                         a:str|int,   # the class to start from
                         b:str|int,   # the class to end at
                         n:int=8,     # images, from a to b
@@ -170,8 +181,8 @@ def interpolate_classes(pipe:Pipeline,
     with class_mix(pipe.unet, la[0], lb[0], torch.linspace(0, 1, n)):
         return pipe.generate(la[0], n=n, noise=noise, seed=seed, **kwargs)
 
-# %% ../nbs/06_application.ipynb #1a371eee
-def trajectory(pipe:Pipeline,
+# %% ../nbs/06_application.ipynb #be1f35f0
+def trajectory(pipe:Pipeline, # the pipeline, e.g. `load_pretrained()`
                cls:str|int,     # the class
                seed:int=0,      # the seed
                n_show:int=8,    # how many steps to keep (evenly spaced, the last included)
@@ -242,8 +253,11 @@ class GeneratorApp:
         from IPython.display import display
         display(self.widget)
 
-# %% ../nbs/06_application.ipynb #4e8e91ac
-def save_samples(imgs:Tensor, labels:Tensor|list, out:str|Path, per_class:int):
+# %% ../nbs/06_application.ipynb #7c799173
+def save_samples(imgs:Tensor,         # images (N,1,28,28) in [-1,1], class by class
+                 labels:Tensor|list,  # the label of each image
+                 out:str|Path,        # a .png/.jpg grid or an .npz file
+                 per_class:int):      # images per class (a row of the grid)
     "Write images as a labelled grid (.png/.jpg) or as `images`/`labels` arrays (.npz), atomically"
     out = Path(out); tmp = out.with_name(f'.{out.stem}.tmp{os.getpid()}{out.suffix}')
     try:
@@ -299,7 +313,7 @@ def export_weights(src:str|Path,                # a model folder written by `fms
     save_model(Path(dest), vae, unet, TrainConfig(**meta['train']), half=True, sampling=sampling or {}, made=made or {})
     if losses: atomic_write_text(json.dumps({k: [round(v, 5) for v in l] for k, l in losses.items()}), Path(dest)/'train_log.json')
 
-# %% ../nbs/06_application.ipynb #346dd5be
+# %% ../nbs/06_application.ipynb #663fdd3b
 def bench_sampling(pipe:Pipeline|None=None, # default: the shipped weights
                    per_class:int=8,         # images of each class
                    rounds:int=3,            # timings of the default settings (the median is kept)
@@ -315,7 +329,7 @@ def bench_sampling(pipe:Pipeline|None=None, # default: the shipped weights
                 reference=f'ddpm, {reference_steps} steps, no guidance',
                 reference_s=timed(sampler='ddpm', steps=reference_steps, guidance=1.))
 
-def print_sampling_bench(b:dict):
+def print_sampling_bench(b:dict): # what `bench_sampling` returned
     "The sampling benchmark as a table, then the ratio"
     d = b['default']
     print(f"machine: {b['machine']}")

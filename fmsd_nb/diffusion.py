@@ -16,12 +16,18 @@ __all__ = ['PREDICTIONS', 'SAMPLERS', 'linear_betas', 'cosine_betas', 'NoiseSche
            'diffusion_loss', 'sampling_timesteps', 'guided_output', 'ddpm_step', 'ddim_step', 'dpmpp_2m_step',
            'ddpm_sampler', 'ddim_sampler', 'dpmpp_sampler', 'sample']
 
-# %% ../nbs/04_diffusion.ipynb #768e26ec
-def linear_betas(n_steps:int=1000, beta_start:float=1e-4, beta_end:float=0.02)->Tensor:
+# %% ../nbs/04_diffusion.ipynb #a24e7371
+def linear_betas(n_steps:int=1000,      # number of diffusion steps
+                 beta_start:float=1e-4, # the first beta
+                 beta_end:float=0.02,   # the last beta
+                )->Tensor:
     "The reference's betas: evenly spaced from `beta_start` to `beta_end` (float64)"
     return torch.linspace(beta_start, beta_end, n_steps, dtype=torch.float64)
 
-def cosine_betas(n_steps:int=1000, s:float=0.008, max_beta:float=0.999)->Tensor:
+def cosine_betas(n_steps:int=1000,     # number of diffusion steps
+                 s:float=0.008,        # small offset that keeps the first betas from being 0
+                 max_beta:float=0.999, # betas are clipped to this
+                )->Tensor:
     "Betas of the cosine schedule (Nichol & Dhariwal 2021), capped at `max_beta` (float64)"
     f = torch.cos((torch.arange(n_steps + 1, dtype=torch.float64)/n_steps + s)/(1 + s)*math.pi/2)**2
     return (1 - f[1:]/f[:-1]).clamp(max=max_beta)
@@ -65,14 +71,18 @@ def q_sample(sched:NoiseSchedule, # the noise schedule
     ab = _alpha_bar(sched, t, x0)
     return ab.sqrt()*x0 + (1 - ab).sqrt()*noise
 
-# %% ../nbs/04_diffusion.ipynb #4a614ee5
+# %% ../nbs/04_diffusion.ipynb #6974e1b7
 PREDICTIONS = ('eps', 'v')
 
 def _check_prediction(prediction:str):
     if prediction not in PREDICTIONS:
         raise ValueError(f"unknown prediction type {prediction!r}; valid: 'eps' (the noise) or 'v' (the velocity)")
 
-def v_target(sched:NoiseSchedule, x0:Tensor, t:Tensor|int, noise:Tensor)->Tensor:
+def v_target(sched:NoiseSchedule, # the noise schedule
+             x0:Tensor,           # clean latents
+             t:Tensor|int,        # timesteps (B,)
+             noise:Tensor,        # the noise added
+            )->Tensor:
     "The velocity v = sqrt(ab)*noise - sqrt(1-ab)*x0 a v-model learns to predict"
     ab = _alpha_bar(sched, t, x0)
     return ab.sqrt()*noise - (1 - ab).sqrt()*x0
@@ -188,14 +198,21 @@ def dpmpp_2m_step(x:Tensor,                # x_t
     D = x0 if x0_last is None else x0 + (x0 - x0_last)*h/(2*(_lam(ab_t) - _lam(ab_last)))
     return ((1 - ab_prev)/(1 - ab_t))**0.5*x - ab_prev**0.5*math.expm1(-h)*D
 
-# %% ../nbs/04_diffusion.ipynb #314f073e
+# %% ../nbs/04_diffusion.ipynb #ae1e5d17
 def _randn(like:Tensor, generator:torch.Generator|None)->Tensor:
     "Standard normal noise shaped like `like`, drawn on the CPU with `generator`, moved to `like`'s device"
     return torch.randn(like.shape, generator=generator, dtype=like.dtype).to(like.device)
 
 def _ab(sched:NoiseSchedule, t:int)->float: return sched.alphas_cumprod[t].item() if t >= 0 else 1.0
 
-def ddpm_sampler(denoise, x:Tensor, pairs, sched:NoiseSchedule, generator=None, callback=None, eta=0.0)->Tensor:
+def ddpm_sampler(denoise,             # denoise(x, t) -> (eps, x0): the guided model at timestep t
+                 x:Tensor,            # the starting noise x_T
+                 pairs,               # (t, t_prev) per step; t_prev -1 is the end
+                 sched:NoiseSchedule, # the noise schedule
+                 generator=None,      # CPU generator for any step noise
+                 callback=None,       # called as callback(i, t, x, x0_pred) after every step
+                 eta=0.0,             # DDIM's eta (0: deterministic)
+                )->Tensor:
     "Ancestral sampling with the posterior variance (on a strided subsequence when there are fewer steps)"
     for i, (t, tp) in enumerate(pairs):
         eps, x0 = denoise(x, t)
@@ -203,8 +220,15 @@ def ddpm_sampler(denoise, x:Tensor, pairs, sched:NoiseSchedule, generator=None, 
         if callback: callback(i, t, x, x0)
     return x
 
-# %% ../nbs/04_diffusion.ipynb #4558bca9
-def ddim_sampler(denoise, x:Tensor, pairs, sched:NoiseSchedule, generator=None, callback=None, eta=0.0)->Tensor:
+# %% ../nbs/04_diffusion.ipynb #767d6ca0
+def ddim_sampler(denoise,             # denoise(x, t) -> (eps, x0): the guided model at timestep t
+                 x:Tensor,            # the starting noise x_T
+                 pairs,               # (t, t_prev) per step; t_prev -1 is the end
+                 sched:NoiseSchedule, # the noise schedule
+                 generator=None,      # CPU generator for any step noise
+                 callback=None,       # called as callback(i, t, x, x0_pred) after every step
+                 eta=0.0,             # DDIM's eta (0: deterministic)
+                )->Tensor:
     "DDIM sampling: deterministic for eta=0, DDPM-like for eta=1"
     for i, (t, tp) in enumerate(pairs):
         eps, x0 = denoise(x, t)
@@ -213,7 +237,14 @@ def ddim_sampler(denoise, x:Tensor, pairs, sched:NoiseSchedule, generator=None, 
         if callback: callback(i, t, x, x0)
     return x
 
-def dpmpp_sampler(denoise, x:Tensor, pairs, sched:NoiseSchedule, generator=None, callback=None, eta=0.0)->Tensor:
+def dpmpp_sampler(denoise,             # denoise(x, t) -> (eps, x0): the guided model at timestep t
+                  x:Tensor,            # the starting noise x_T
+                  pairs,               # (t, t_prev) per step; t_prev -1 is the end
+                  sched:NoiseSchedule, # the noise schedule
+                  generator=None,      # CPU generator for any step noise
+                  callback=None,       # called as callback(i, t, x, x0_pred) after every step
+                  eta=0.0,             # DDIM's eta (0: deterministic)
+                 )->Tensor:
     "DPM-Solver++(2M) sampling: first order on the first and last step, second order between"
     x0_last = ab_last = None
     for i, (t, tp) in enumerate(pairs):

@@ -29,27 +29,33 @@ __all__ = ['CLASSIFIER_PATH', 'conv_bn', 'ResBlock', 'FashionClassifier', 'augme
            'reference_rows', 'evaluate', 'metrics_table', 'metrics_json', 'load_samples', 'fmsd_eval', 'generate_set',
            'quality_table', 'print_quality_table']
 
-# %% ../nbs/07_metrics.ipynb #8313a76c
-def conv_bn(ni:int, nf:int, stride:int=1, act:bool=True)->nn.Sequential:
+# %% ../nbs/07_metrics.ipynb #1e34fddd
+def conv_bn(ni:int,          # input channels
+            nf:int,          # output channels
+            stride:int=1,    # 2 halves the resolution
+            act:bool=True,   # end with a ReLU
+           )->nn.Sequential:
     "3x3 convolution, BatchNorm and (optionally) ReLU"
     layers = [nn.Conv2d(ni, nf, 3, stride, 1, bias=False), nn.BatchNorm2d(nf)]
     return nn.Sequential(*layers, nn.ReLU(inplace=True)) if act else nn.Sequential(*layers)
 
 class ResBlock(nn.Module):
     "Two 3x3 convolutions with a shortcut (a strided 1x1 convolution when the shape changes)"
-    def __init__(self, ni:int, nf:int, stride:int=1):
+    def __init__(self, ni:int,  # input channels
+                 nf:int,        # output channels
+                 stride:int=1): # 2 halves the resolution
         super().__init__()
         self.convs = nn.Sequential(conv_bn(ni, nf, stride), conv_bn(nf, nf, act=False))
         self.idconv = (nn.Identity() if ni == nf and stride == 1 else
                        nn.Sequential(nn.Conv2d(ni, nf, 1, stride, bias=False), nn.BatchNorm2d(nf)))
     def forward(self, x): return F.relu(self.convs(x) + self.idconv(x))
 
-# %% ../nbs/07_metrics.ipynb #6bb34141
+# %% ../nbs/07_metrics.ipynb #aeb16cfd
 class FashionClassifier(nn.Module):
     "A small ResNet for 28x28 Fashion-MNIST; `features` is its penultimate layer"
     def __init__(self, chs:tuple=(24, 48, 96, 192), # stem width, then one stride-2 `ResBlock` per further entry
                  feat_dim:int=128,                  # width of the feature layer
-                 n_classes:int=N_CLASSES):
+                 n_classes:int=N_CLASSES):          # number of classes (outputs of the head)
         super().__init__()
         self.config = dict(chs=list(chs), feat_dim=feat_dim, n_classes=n_classes)
         blocks = [ResBlock(a, b, 2) for a, b in zip(chs[:-1], chs[1:])]
@@ -94,25 +100,31 @@ def _blur(x:Tensor, sigma:Tensor)->Tensor:
     k2 = (k[:, :, None] * k[:, None, :])[:, None]  # (B,1,5,5), separable
     return F.conv2d(F.pad(x, (2,)*4, value=-1.).view(1, B, H+4, W+4), k2, groups=B).view(B, 1, H, W)
 
-# %% ../nbs/07_metrics.ipynb #4bf701eb
+# %% ../nbs/07_metrics.ipynb #534d1cfe
 @torch.no_grad()
-def predict(model:nn.Module, x:Tensor, bs:int=1000)->Tensor:
+def predict(model:nn.Module, # a classifier
+            x:Tensor,        # images (N,1,28,28) in [-1,1]
+            bs:int=1000,     # batch size
+           )->Tensor:        # the predicted labels (N,)
     "The class `model` assigns to each image in `x`"
     model.eval()
     dev = next(model.parameters()).device
     return torch.cat([model(x[i:i+bs].to(dev)).argmax(1).cpu() for i in range(0, len(x), bs)])
 
-def accuracy(model:nn.Module, x:Tensor, y:Tensor)->float:
+def accuracy(model:nn.Module, # a classifier
+             x:Tensor,        # images (N,1,28,28) in [-1,1]
+             y:Tensor,        # their true labels (N,)
+            )->float:
     "Fraction of the images in `x` that `model` labels `y`"
     return predict(model, x).eq(y).float().mean().item()
 
-# %% ../nbs/07_metrics.ipynb #704ef13c
+# %% ../nbs/07_metrics.ipynb #4a33b7c1
 def train_classifier(epochs:int=14,       # passes over the training set
                      bs:int=256,          # batch size
                      lr:float=5e-3,       # peak learning rate of the one-cycle schedule
                      seed:int=0,          # seeds the initial weights, the shuffling and the augmentation
                      wd:float=0.01,       # AdamW weight decay
-                     label_smoothing:float=0.1,
+                     label_smoothing:float=0.1, # cross-entropy label smoothing
                      data:tuple|None=None, # (images, labels) to train on; default the 60,000 training images
                      valid:tuple|None=None, # (images, labels) to report accuracy on after each epoch
                      progress:bool=True,   # show a fastprogress bar
@@ -135,7 +147,7 @@ def train_classifier(epochs:int=14,       # passes over the training set
         if progress: mb.write(msg)
     return model.eval()
 
-# %% ../nbs/07_metrics.ipynb #1945bfcb
+# %% ../nbs/07_metrics.ipynb #b79b1f79
 CLASSIFIER_PATH = Path(fmsd_nb.__file__).parent/'weights'/'classifier.safetensors'
 
 class ClassifierWeightsError(ValueError):
@@ -149,15 +161,17 @@ def _save_atomic(tensors:dict, path:Path, metadata:dict|None=None):
     except BaseException: tmp.unlink(missing_ok=True); raise
     os.replace(tmp, path)
 
-def save_classifier(model:FashionClassifier, path:str|Path=CLASSIFIER_PATH, **info):
+def save_classifier(model:FashionClassifier,      # the classifier to save
+                    path:str|Path=CLASSIFIER_PATH, # where (default: the package's weights)
+                    **info):                       # JSON-serialisable facts to keep in the metadata (accuracy, epochs...)
     "Save a classifier's weights (fp16), config and `info` (JSON-serialisable) to a safetensors file"
     sd = {k: (v.half() if v.is_floating_point() else v).contiguous() for k, v in model.state_dict().items()}
     meta = {'format': 'fmsd_nb.FashionClassifier', 'config': json.dumps(model.config), 'info': json.dumps(info)}
     _save_atomic(sd, path, meta)
 
-# %% ../nbs/07_metrics.ipynb #108bab9b
+# %% ../nbs/07_metrics.ipynb #96b196f8
 def load_classifier(path:str|Path|None=None, # a file written by `save_classifier`; default the shipped weights
-                    device:str|torch.device='cpu',
+                    device:str|torch.device='cpu', # where to put it
                    )->FashionClassifier:     # in eval mode, with `.info` from the file's metadata
     "Load a `FashionClassifier` from a safetensors file"
     path = Path(path if path is not None else CLASSIFIER_PATH)
@@ -201,8 +215,9 @@ def features(imgs:Tensor,                   # images (N,1,28,28) in [-1,1]
     try: return torch.cat([model.features(imgs[i:i+bs].to(dev)).float().cpu() for i in range(0, len(imgs), bs)])
     finally: model.train(was_training)
 
-# %% ../nbs/07_metrics.ipynb #93dce240
-def weights_hash(model:nn.Module)->str:
+# %% ../nbs/07_metrics.ipynb #9e7752b7
+def weights_hash(model:nn.Module, # any model
+                )->str:
     "A short SHA-256 of a model's state dict (names and float32 values)"
     h = hashlib.sha256()
     for k, v in model.state_dict().items():
@@ -223,12 +238,17 @@ def reference_features(model:FashionClassifier|None=None, # default the shipped 
     if cache: _save_atomic({'features': f.contiguous()}, path)
     return f
 
-# %% ../nbs/07_metrics.ipynb #a2fa6de5
-def confusion_matrix(pred:Tensor, target:Tensor, n_classes:int=N_CLASSES)->Tensor:
+# %% ../nbs/07_metrics.ipynb #3d877930
+def confusion_matrix(pred:Tensor,   # predicted labels (N,)
+                     target:Tensor, # true labels (N,)
+                     n_classes:int=N_CLASSES, # number of classes
+                    )->Tensor:      # (n_classes, n_classes) counts, rows the true class
     "Counts (true class, predicted class)"
     return torch.bincount(target*n_classes + pred, minlength=n_classes**2).view(n_classes, n_classes)
 
-def plot_confusion(cm:Tensor, title:str|None=None, ax=None):
+def plot_confusion(cm:Tensor,           # from `confusion_matrix`
+                   title:str|None=None,  # a title for the plot
+                   ax=None):             # a matplotlib axis to draw on
     "Show a confusion matrix with its counts"
     if ax is None: _, ax = plt.subplots(figsize=(6.5, 6))
     ax.imshow(cm, cmap='Blues')
@@ -239,14 +259,20 @@ def plot_confusion(cm:Tensor, title:str|None=None, ax=None):
     if title: ax.set_title(title)
     return ax
 
-# %% ../nbs/07_metrics.ipynb #27373f46
-def gaussian_fit(f:Tensor)->tuple[np.ndarray, np.ndarray]:
+# %% ../nbs/07_metrics.ipynb #5630dc24
+def gaussian_fit(f:Tensor, # features (N,D)
+                )->tuple[np.ndarray, np.ndarray]:
     "Mean and covariance of features `f` (N,D), in float64"
     f = f.double().cpu().numpy()
     if len(f) < 2: raise ValueError(f'a Gaussian fit needs at least 2 feature vectors, not {len(f)}')
     return f.mean(0), np.cov(f, rowvar=False)
 
-def frechet_distance(mu1:np.ndarray, sigma1:np.ndarray, mu2:np.ndarray, sigma2:np.ndarray, eps:float=1e-6)->float:
+def frechet_distance(mu1:np.ndarray,    # mean of the first Gaussian (D,)
+                     sigma1:np.ndarray, # its covariance (D,D)
+                     mu2:np.ndarray,    # mean of the second
+                     sigma2:np.ndarray, # its covariance
+                     eps:float=1e-6,    # ridge added when the matrix square root fails
+                    )->float:
     "Fréchet distance between the Gaussians N(mu1, sigma1) and N(mu2, sigma2)"
     covmean = scipy.linalg.sqrtm(sigma1 @ sigma2)
     if not np.isfinite(covmean).all():
@@ -255,12 +281,16 @@ def frechet_distance(mu1:np.ndarray, sigma1:np.ndarray, mu2:np.ndarray, sigma2:n
     diff = mu1 - mu2
     return float(diff @ diff + np.trace(sigma1) + np.trace(sigma2) - 2*np.trace(np.real(covmean)))
 
-def fid(f1:Tensor, f2:Tensor)->float:
+def fid(f1:Tensor, # features (N,D) of one set
+        f2:Tensor, # features (M,D) of the other
+       )->float:
     "FID between two feature sets (N,D) and (M,D)"
     return frechet_distance(*gaussian_fit(f1), *gaussian_fit(f2))
 
-# %% ../nbs/07_metrics.ipynb #6b9ceace
-def mmd2_poly(x:np.ndarray, y:np.ndarray)->float:
+# %% ../nbs/07_metrics.ipynb #7d0191f2
+def mmd2_poly(x:np.ndarray, # features (m,D)
+              y:np.ndarray, # features (m,D)
+             )->float:
     "Unbiased MMD^2 between `x` (m,D) and `y` (m,D) with the kernel (x.y/D + 1)^3"
     m, d = len(x), x.shape[1]
     def k(a, b):  # the kernel matrix, computed in place
@@ -269,10 +299,12 @@ def mmd2_poly(x:np.ndarray, y:np.ndarray)->float:
     kxx, kyy, kxy = k(x, x), k(y, y), k(x, y)
     return float((kxx.sum() - np.trace(kxx) + kyy.sum() - np.trace(kyy)) / (m*(m-1)) - 2*kxy.mean())
 
-def kid(f1:Tensor, f2:Tensor,    # feature sets (N,D) and (M,D)
+def kid(f1:Tensor,                # features (N,D) of one set
+        f2:Tensor,                # features (M,D) of the other
         n_subsets:int=100,        # number of random subsets
         subset_size:int=1000,     # features per subset (at most min(N, M))
-        seed:int=0)->tuple[float, float]: # mean and standard deviation of MMD^2 over the subsets
+        seed:int=0,               # seeds the choice of subsets
+       )->tuple[float, float]: # mean and standard deviation of MMD^2 over the subsets
     "KID between two feature sets"
     x, y = f1.double().cpu().numpy(), f2.double().cpu().numpy()
     m = min(subset_size, len(x), len(y))
@@ -293,7 +325,7 @@ def class_accuracy(logits:Tensor,   # classifier outputs (N,10), or features (N,
     per_class = {CLASSES[c]: hit[labels == c].mean().item() for c in labels.unique().tolist()}
     return hit.mean().item(), per_class
 
-# %% ../nbs/07_metrics.ipynb #553038d2
+# %% ../nbs/07_metrics.ipynb #1c7b2229
 @functools.lru_cache(maxsize=1)
 def _train_split()->tuple[Tensor, Tensor]: return load_fashion_mnist('train')
 
@@ -310,18 +342,23 @@ def real_like(labels:Tensor,  # (N,) labels 0..9
     return x[idx]
 
 @torch.no_grad()
-def vae_reconstruct(vae:nn.Module, x:Tensor, bs:int=500)->Tensor:
+def vae_reconstruct(vae:nn.Module, # a VAE with `encode` and `decode`
+                    x:Tensor,        # images (N,1,28,28) in [-1,1]
+                    bs:int=500,      # batch size
+                   )->Tensor:
     "Images passed through a VAE: `vae.decode(mu)` with `mu, _ = vae.encode(x)`"
     was_training = vae.training; vae.eval()
     dev = next(iter(vae.parameters()), torch.zeros(0)).device
     try: return torch.cat([vae.decode(vae.encode(x[i:i+bs].to(dev))[0]).float().cpu() for i in range(0, len(x), bs)])
     finally: vae.train(was_training)
 
-# %% ../nbs/07_metrics.ipynb #52e5950a
+# %% ../nbs/07_metrics.ipynb #f70d84c5
 def measure(imgs:Tensor,             # images (N,1,28,28) in [-1,1]
             labels:Tensor,           # the class requested for each (N,)
             model:FashionClassifier|None=None, # default the shipped classifier
-            seed:int=0, n_subsets:int=100, subset_size:int=1000, # KID's subsets
+            seed:int=0,              # seeds KID's subsets
+            n_subsets:int=100,       # KID's number of subsets
+            subset_size:int=1000,    # KID's subset size
            )->dict:
     "FID, KID and class accuracy of `imgs` against the test set"
     if model is None: model = default_classifier()
@@ -332,7 +369,7 @@ def measure(imgs:Tensor,             # images (N,1,28,28) in [-1,1]
 
 def reference_rows(labels:Tensor,      # labels of the generated set: the references use the same labels
                    vae:nn.Module|None=None, # a VAE with `.encode(x)->(mu, logvar)` and `.decode(z)`, for the ceiling
-                   model:FashionClassifier|None=None,
+                   model:FashionClassifier|None=None, # default the shipped classifier
                    seed:int=0,         # which training images, and KID's subsets
                    **kid_kw,           # `n_subsets`, `subset_size`
                   )->dict:             # {row name: `measure`'s result}
@@ -343,7 +380,7 @@ def reference_rows(labels:Tensor,      # labels of the generated set: the refere
     if vae is not None: rows['VAE recon (ceiling)'] = measure(vae_reconstruct(vae, real).clamp(-1, 1), labels, model, seed, **kid_kw)
     return rows
 
-# %% ../nbs/07_metrics.ipynb #fb48fb6d
+# %% ../nbs/07_metrics.ipynb #67e69cad
 def _check_labels(labels, n:int)->Tensor:
     "`labels` as int64 (n,) in 0..9, or a `ValueError`"
     labels = torch.as_tensor(labels)
@@ -358,8 +395,10 @@ def evaluate(images:Tensor,           # generated images (N,1,28,28) in [-1,1]
              labels:Tensor,           # the label each was generated for (N,), 0..9
              n_ref:int|None=None,     # size of the real-data floor (default N, the same size)
              vae:nn.Module|None=None, # also measure the VAE ceiling
-             model:FashionClassifier|None=None, seed:int=0,
-             n_subsets:int=100, subset_size:int=1000, # KID's subsets
+             model:FashionClassifier|None=None, # default the shipped classifier
+             seed:int=0,              # which training images make the floor, and KID's subsets
+             n_subsets:int=100,       # KID's number of subsets
+             subset_size:int=1000,    # KID's subset size
             )->dict:
     "FID, KID and class accuracy of generated images, with the real-data floor beside them"
     images = _check_images(images); labels = _check_labels(labels, len(images))
@@ -376,8 +415,9 @@ def evaluate(images:Tensor,           # generated images (N,1,28,28) in [-1,1]
         res.update({f"{'floor' if name.startswith('real') else 'vae'}_{k}": v for k, v in row.items()})
     return dict(res, classifier=weights_hash(model), reference='Fashion-MNIST test set (10,000 images)')
 
-# %% ../nbs/07_metrics.ipynb #4065bdf7
-def metrics_table(res:dict)->str:
+# %% ../nbs/07_metrics.ipynb #555fe85f
+def metrics_table(res:dict, # what `evaluate` returned
+                 )->str:
     "`evaluate`'s result as a text table"
     rows = [('generated', '')] + [(name, p + '_') for name, p in (('real (floor)', 'floor'), ('VAE recon (ceiling)', 'vae')) if p + '_fid' in res]
     out = [f"{'':20} {'N':>6} {'FID':>8} {'KID x1000':>14} {'class acc':>9}"]
@@ -388,10 +428,14 @@ def metrics_table(res:dict)->str:
     out.append(f"(features of classifier {res['classifier']}; reference: {res['reference']})")
     return '\n'.join(out)
 
-def metrics_json(res:dict)->str: return json.dumps(res, indent=2)
+def metrics_json(res:dict, # what `evaluate` returned
+                )->str:
+    "`evaluate`'s result as JSON"
+    return json.dumps(res, indent=2)
 
-# %% ../nbs/07_metrics.ipynb #1775f0c7
-def load_samples(path:str|Path)->tuple[Tensor, Tensor]:
+# %% ../nbs/07_metrics.ipynb #c5db889e
+def load_samples(path:str|Path, # an .npz as `fmsd_sample` writes it
+                )->tuple[Tensor, Tensor]:
     "Images (N,1,28,28) in [-1,1] and labels (N,) from an `.npz` of uint8 `images` and int `labels`"
     path = Path(path)
     if not path.is_file(): raise FileNotFoundError(f'no such file: {path}')
@@ -429,12 +473,12 @@ def fmsd_eval(path:str,              # .npz with `images` uint8 (N,28,28) and `l
         print(f'fmsd_eval: error: {e}', file=sys.stderr); sys.exit(2)
     print(metrics_json(res) if json else metrics_table(res))
 
-# %% ../nbs/07_metrics.ipynb #f9532a74
+# %% ../nbs/07_metrics.ipynb #9260ea5f
 def generate_set(pipe,                  # a `fmsd_nb.app.Pipeline`
                  per_class:int,         # images of each class
                  chunk:int=100,         # images per class per call (memory)
                  seed:int=0,            # chunk i uses seed + i
-                 progress:bool=False,
+                 progress:bool=False,   # show a progress bar over the chunks
                  **kwargs,              # sampler settings, passed to `Pipeline.generate`
                 )->tuple[Tensor, Tensor]: # images (N,1,28,28) in [-1,1] and labels (N,)
     "A balanced set of generated images, `per_class` of every class"
@@ -447,7 +491,8 @@ def generate_set(pipe,                  # a `fmsd_nb.app.Pipeline`
 
 def quality_table(pipe=None,             # default: the shipped weights
                   settings:list|None=None, # dicts of sampler settings, each with 'per_class' (images per class)
-                  seed:int=0, progress:bool=True,
+                  seed:int=0,            # seed of the generated sets, the floor's images and KID's subsets
+                  progress:bool=True,    # show a progress bar over the settings
                  )->list[dict]:          # one row per setting: the settings, `evaluate`'s result and seconds per 80 images
     "FID, KID and class accuracy of generated sets, each with the floor and the VAE ceiling at its own N"
     if pipe is None:
@@ -463,7 +508,7 @@ def quality_table(pipe=None,             # default: the shipped weights
         rows.append(dict(full, seconds_per_80=secs, **res))
     return rows
 
-def print_quality_table(rows:list):
+def print_quality_table(rows:list): # what `quality_table` returned
     "`quality_table`'s rows as a markdown table"
     print('| sampler | steps | guidance | N | FID | KID x1000 | class acc | worst class | floor FID | VAE FID | s / 80 images |')
     print('|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|')

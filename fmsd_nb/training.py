@@ -88,12 +88,17 @@ TRAIN_PRESETS = dict(
                      n_train=512, sample_steps=5),
 )
 
-# %% ../nbs/05_training.ipynb #a8c3595a
+# %% ../nbs/05_training.ipynb #e6c4f187
 def default_device()->torch.device:
     "CUDA when present, else the CPU"
     return torch.device('cuda' if torch.cuda.is_available() else 'cpu')
 
-def lr_at(step:int, total:int, lr:float, sched:str='onecycle', warmup:float=0.1)->float:
+def lr_at(step:int,             # the current step
+          total:int,            # the number of steps of the run
+          lr:float,             # the peak learning rate
+          sched:str='onecycle', # 'onecycle' or 'const'
+          warmup:float=0.1,     # fraction of the run spent warming up
+         )->float:
     "Learning rate at `step` of `total`: constant, or one-cycle (linear warm-up, cosine decay)"
     if sched == 'const': return lr
     if sched != 'onecycle': raise ValueError(f"sched must be 'onecycle' or 'const', not {sched!r}")
@@ -101,19 +106,27 @@ def lr_at(step:int, total:int, lr:float, sched:str='onecycle', warmup:float=0.1)
     if step < w: return lr * (0.04 + 0.96*step/w)
     return lr * (0.5 + 0.5*math.cos(math.pi * min(1., (step-w)/max(1, total-w)))) + lr*1e-4
 
-# %% ../nbs/05_training.ipynb #b40a2aef
+# %% ../nbs/05_training.ipynb #a2cf05cc
 @torch.no_grad()
-def ema_update(ema:nn.Module, model:nn.Module, step:int, decay:float=0.999, warmup:bool=True):
+def ema_update(ema:nn.Module,     # the EMA copy, updated in place
+               model:nn.Module,   # the model being trained
+               step:int,          # the current step (for the warm-up)
+               decay:float=0.999, # the EMA decay
+               warmup:bool=True,  # ramp the decay up as (1+step)/(10+step)
+              ):
     "Move the EMA weights towards the model's"
     d = min(decay, (1 + step) / (10 + step)) if warmup else decay
     for e, p in zip(ema.parameters(), model.parameters()): e.lerp_(p, 1 - d)
     for e, b in zip(ema.buffers(), model.buffers()): e.copy_(b)
 
-# %% ../nbs/05_training.ipynb #6028ed23
+# %% ../nbs/05_training.ipynb #ba6d17b4
 class CheckpointError(ValueError):
     "A checkpoint that is missing, corrupt, or made with another config"
 
-def atomic_save(tensors:dict, path:Path, metadata:dict|None=None):
+def atomic_save(tensors:dict,            # name -> tensor
+                path:Path,               # the safetensors file to write
+                metadata:dict|None=None, # string metadata
+               ):
     "Save `tensors` (and string `metadata`) to safetensors at `path`, atomically"
     path = Path(path); tmp = path.with_name(f'.{path.name}.tmp{os.getpid()}')
     try:
@@ -122,13 +135,16 @@ def atomic_save(tensors:dict, path:Path, metadata:dict|None=None):
         os.replace(tmp, path)
     finally: tmp.unlink(missing_ok=True)
 
-def atomic_write_text(text:str, path:Path):
+def atomic_write_text(text:str,  # what to write
+                      path:Path, # the file to write
+                     ):
     "Write `text` to `path` atomically"
     path = Path(path); tmp = path.with_name(f'.{path.name}.tmp{os.getpid()}')
     tmp.write_text(text); os.replace(tmp, path)
 
-# %% ../nbs/05_training.ipynb #adf88071
-def load_safetensors(path:Path)->tuple[dict, dict]:
+# %% ../nbs/05_training.ipynb #ba126590
+def load_safetensors(path:Path, # a safetensors file
+                    )->tuple[dict, dict]:
     "Tensors and metadata from a safetensors file, or a `CheckpointError` saying what is wrong"
     path = Path(path)
     if not path.is_file(): raise CheckpointError(f'no checkpoint at {path}')
@@ -152,8 +168,14 @@ def _load_opt(opt:torch.optim.Optimizer, ts:dict, groups:str):
 
 def _sub(ts:dict, prefix:str)->dict: return {k[len(prefix):]: v for k, v in ts.items() if k.startswith(prefix)}
 
-# %% ../nbs/05_training.ipynb #9a14837f
-def save_train_state(path:Path, model:nn.Module, opt, ema:nn.Module|None, cfg:TrainConfig, progress:dict):
+# %% ../nbs/05_training.ipynb #f4ef319a
+def save_train_state(path:Path,          # the checkpoint file
+                     model:nn.Module,    # the model being trained
+                     opt,                # its optimizer
+                     ema:nn.Module|None, # the EMA copy of the model (or None)
+                     cfg:TrainConfig,    # the training config
+                     progress:dict,      # step, losses, seconds
+                    ):
     "One atomic checkpoint: weights, EMA weights, optimizer state, config and progress"
     ts, groups = _opt_tensors(opt)
     ts.update({f'model.{k}': v for k, v in model.state_dict().items()})
@@ -166,8 +188,13 @@ def _config_diff(saved:dict, cfg:TrainConfig)->list[str]:
     return [f'{k}: {saved.get(k)!r} in the checkpoint, {now[k]!r} now' for k in now
             if json.loads(json.dumps(now[k])) != saved.get(k)]
 
-# %% ../nbs/05_training.ipynb #b26bbc1e
-def load_train_state(path:Path, model:nn.Module, opt, ema:nn.Module|None, cfg:TrainConfig)->dict:
+# %% ../nbs/05_training.ipynb #6f9d87cc
+def load_train_state(path:Path,          # the checkpoint file
+                     model:nn.Module,    # restored in place
+                     opt,                # restored in place
+                     ema:nn.Module|None, # restored in place
+                     cfg:TrainConfig,    # must match the saved config
+                    )->dict:
     "Restore what `save_train_state` wrote into `model`, `opt` and `ema`; return the progress"
     ts, meta = load_safetensors(path)
     if meta.get('format') != 'fmsd_nb.train.v1': raise CheckpointError(f'{path} is not an fmsd_nb training checkpoint')
@@ -181,13 +208,23 @@ def load_train_state(path:Path, model:nn.Module, opt, ema:nn.Module|None, cfg:Tr
     except (RuntimeError, KeyError, ValueError) as e: raise CheckpointError(f'{path} does not fit this model: {e}') from None
     return json.loads(meta['progress'])
 
-# %% ../nbs/05_training.ipynb #50ccf128
-def model_meta(vae:VAE, unet:UNet, cfg:TrainConfig, **extra)->dict:
+# %% ../nbs/05_training.ipynb #77de7078
+def model_meta(vae:VAE,         # the VAE
+               unet:UNet,       # the UNet
+               cfg:TrainConfig, # the training config
+               **extra,         # more JSON-serialisable entries for config.json
+              )->dict:
     "What `config.json` records: the training config, the architectures, the latent scale"
     return dict(format='fmsd_nb.model.v1', train=asdict(cfg), vae=vae.config, unet=asdict(unet.cfg),
                 latent_scale=float(vae.latent_scale), **extra)
 
-def save_model(out:Path, vae:VAE, unet:UNet, cfg:TrainConfig, half:bool=False, **extra):
+def save_model(out:Path,        # the folder to write
+               vae:VAE,         # the VAE
+               unet:UNet,       # the (EMA) UNet
+               cfg:TrainConfig, # the training config
+               half:bool=False, # store float16 weights
+               **extra,         # more JSON-serialisable entries for config.json
+              ):
     "Write `vae.safetensors`, `unet.safetensors` and `config.json` into `out`, each atomically"
     out = Path(out); out.mkdir(parents=True, exist_ok=True)
     dt = torch.float16 if half else torch.float32
@@ -195,8 +232,10 @@ def save_model(out:Path, vae:VAE, unet:UNet, cfg:TrainConfig, half:bool=False, *
         atomic_save({k: v.to(dt) if v.is_floating_point() else v for k, v in m.state_dict().items()}, out/f'{name}.safetensors')
     atomic_write_text(json.dumps(model_meta(vae, unet, cfg, **extra), indent=1), out/'config.json')
 
-# %% ../nbs/05_training.ipynb #84cea98d
-def load_model(path:Path, device=None)->tuple[VAE, UNet, dict]:
+# %% ../nbs/05_training.ipynb #7ef72ca5
+def load_model(path:Path,   # a folder written by `save_model` (or `fmsd_train`)
+               device=None, # 'cpu' or 'cuda' (default: CUDA when present)
+              )->tuple[VAE, UNet, dict]:
     "The VAE, the (EMA) UNet and the metadata saved by `save_model` in folder `path`"
     path = Path(path)
     if not (path/'config.json').is_file(): raise CheckpointError(f'no model in {path} (config.json is missing)')
@@ -240,8 +279,16 @@ class _Interrupt:
 class TrainingInterrupted(Exception):
     "Training stopped by Ctrl-C (or SIGTERM) after saving a checkpoint"
 
-# %% ../nbs/05_training.ipynb #624f0d1f
-def train_step(model:nn.Module, opt, loss_fn, ib:Tensor, gen:torch.Generator, cfg:TrainConfig, ema=None, step:int=0)->Tensor:
+# %% ../nbs/05_training.ipynb #d22c7741
+def train_step(model:nn.Module,     # the model being trained
+               opt,                 # its optimizer
+               loss_fn,             # loss_fn(indices, generator) -> loss
+               ib:Tensor,           # indices of the batch in the training set
+               gen:torch.Generator, # this step's random generator
+               cfg:TrainConfig,     # the training config
+               ema=None,            # the EMA copy of the model (or None)
+               step:int=0,          # the step number
+              )->Tensor:
     "One optimisation step on the batch of indices `ib`: loss, backward, clipping, update, EMA"
     loss = loss_fn(ib, gen)
     if not torch.isfinite(loss): return loss.detach()  # never step on a bad loss
@@ -281,8 +328,12 @@ def _train_loop(stage:str, model, opt, cfg:TrainConfig, n:int, total:int, ckpt:P
             if on_epoch: on_epoch(stage, epoch, ema if ema is not None else model)
     return losses, time.time() - t0
 
-# %% ../nbs/05_training.ipynb #ad29ad98
-def vae_loss_fn(vae:VAE, x:Tensor, cfg:TrainConfig, device):
+# %% ../nbs/05_training.ipynb #8f0ad8cc
+def vae_loss_fn(vae:VAE,         # the VAE
+                x:Tensor,        # training images (N,1,28,28) in [-1,1]
+                cfg:TrainConfig, # the training config
+                device,          # where the model is
+               ):
     "The VAE's loss on a batch of indices into `x`, with seeded sampling noise"
     def loss_fn(ib, gen):
         xb = x[ib].to(device)
@@ -291,8 +342,15 @@ def vae_loss_fn(vae:VAE, x:Tensor, cfg:TrainConfig, device):
         return vae_loss(vae.decode(z), xb, mu, logvar, cfg.vae_beta)[0]
     return loss_fn
 
-# %% ../nbs/05_training.ipynb #3457ee53
-def train_vae(cfg:TrainConfig, out:Path, x:Tensor, device, progress=True, on_step=None, on_epoch=None)->VAE:
+# %% ../nbs/05_training.ipynb #b152406b
+def train_vae(cfg:TrainConfig, # the training config
+              out:Path,        # the run folder
+              x:Tensor,        # training images (N,1,28,28) in [-1,1]
+              device,          # where to train
+              progress=True,   # show progress bars
+              on_step=None,    # called as on_step(stage, step, loss) after every step
+              on_epoch=None,   # called as on_epoch(stage, epoch, model) after every epoch (the EMA model for the UNet)
+             )->VAE:
     "Train the VAE (or resume it) and save it, with its latent scale, as `out/vae.safetensors`"
     torch.manual_seed(cfg.seed)
     vae = VAE(chs=cfg.vae_chs).to(device)
@@ -304,9 +362,14 @@ def train_vae(cfg:TrainConfig, out:Path, x:Tensor, device, progress=True, on_ste
     vae.eval()
     return vae, losses, secs
 
-# %% ../nbs/05_training.ipynb #1fcf68cf
+# %% ../nbs/05_training.ipynb #b2c0b9b1
 @torch.no_grad()
-def encode_dataset(vae:VAE, x:Tensor, bs:int=1000, device=None, progress=True)->tuple[Tensor, Tensor]:
+def encode_dataset(vae:VAE,       # the VAE
+                   x:Tensor,      # images (N,1,28,28) in [-1,1]
+                   bs:int=1000,   # batch size
+                   device=None,   # where to run (default: where the VAE is)
+                   progress=True, # show progress bars
+                  )->tuple[Tensor, Tensor]:
     "`mu` and `logvar` of every image in `x`, encoded in batches"
     device = device or next(vae.parameters()).device
     vae.eval(); mus, lvs = [], []
@@ -317,8 +380,12 @@ def encode_dataset(vae:VAE, x:Tensor, bs:int=1000, device=None, progress=True)->
 
 def _sha(path:Path)->str: return hashlib.sha256(Path(path).read_bytes()).hexdigest()[:16]
 
-# %% ../nbs/05_training.ipynb #8ee072e2
-def latent_cache(vae:VAE, x:Tensor, out:Path, progress=True)->tuple[Tensor, Tensor]:
+# %% ../nbs/05_training.ipynb #a2221e62
+def latent_cache(vae:VAE,       # the VAE
+                 x:Tensor,      # training images (N,1,28,28) in [-1,1]
+                 out:Path,      # the folder of the cache file
+                 progress=True, # show progress bars
+                )->tuple[Tensor, Tensor]:
     "The latent posteriors of `x`, from `out/latents.safetensors` if made by this VAE, else encoded and saved"
     path, vae_id = Path(out)/'latents.safetensors', _sha(Path(out)/'vae.safetensors')
     if path.exists():
@@ -330,8 +397,15 @@ def latent_cache(vae:VAE, x:Tensor, out:Path, progress=True)->tuple[Tensor, Tens
     atomic_save(dict(mu=mu, logvar=logvar), path, metadata={'vae': vae_id})
     return mu, logvar
 
-# %% ../nbs/05_training.ipynb #d99b5cc6
-def unet_loss_fn(unet:UNet, vae:VAE, x:Tensor, y:Tensor, lat:tuple|None, cfg:TrainConfig, device):
+# %% ../nbs/05_training.ipynb #87512c52
+def unet_loss_fn(unet:UNet,       # the UNet
+                 vae:VAE,         # the VAE
+                 x:Tensor,        # training images (N,1,28,28) in [-1,1]
+                 y:Tensor,        # their labels (N,)
+                 lat:tuple|None,  # cached (mu, logvar) of every training image, or None to encode each batch
+                 cfg:TrainConfig, # the training config
+                 device,          # where the models are
+                ):
     "The diffusion loss on a batch of indices: cached posteriors (or the VAE encoder) -> scaled latents -> `diffusion_loss`"
     sched = NoiseSchedule(cfg.schedule, cfg.n_steps).to(device)
     scale = vae.latent_scale.to(device)
@@ -344,9 +418,18 @@ def unet_loss_fn(unet:UNet, vae:VAE, x:Tensor, y:Tensor, lat:tuple|None, cfg:Tra
                               min_snr_gamma=cfg.min_snr_gamma, p_uncond=cfg.p_uncond, generator=gen)
     return loss_fn
 
-# %% ../nbs/05_training.ipynb #0a8adb75
-def train_unet(cfg:TrainConfig, out:Path, vae:VAE, x:Tensor, y:Tensor, device, lat=None, progress=True,
-               on_step=None, on_epoch=None)->tuple[UNet, list, float]:
+# %% ../nbs/05_training.ipynb #dc1bdc6a
+def train_unet(cfg:TrainConfig, # the training config
+               out:Path,        # the run folder
+               vae:VAE,         # the VAE
+               x:Tensor,        # training images (N,1,28,28) in [-1,1]
+               y:Tensor,        # their labels (N,)
+               device,          # where to train
+               lat=None,        # cached (mu, logvar) of every training image, or None to encode each batch
+               progress=True,   # show progress bars
+               on_step=None,    # called as on_step(stage, step, loss) after every step
+               on_epoch=None,   # called as on_epoch(stage, epoch, model) after every epoch (the EMA model for the UNet)
+              )->tuple[UNet, list, float]:
     "Train the diffusion UNet with EMA on the VAE's latents (or resume it); return the EMA UNet"
     torch.manual_seed(cfg.seed + 1)
     unet = UNet(UNetConfig.preset(cfg.unet)).to(device)
@@ -358,9 +441,15 @@ def train_unet(cfg:TrainConfig, out:Path, vae:VAE, x:Tensor, y:Tensor, device, l
                                ema=ema, lr=cfg.lr, sched=cfg.sched, progress=progress, on_step=on_step, on_epoch=on_epoch)
     return ema.eval(), losses, secs
 
-# %% ../nbs/05_training.ipynb #d023abbc
-def train(cfg:TrainConfig, out:str|Path, resume:bool=False, device=None, progress:bool=True,
-          on_step=None, on_epoch=None)->dict:
+# %% ../nbs/05_training.ipynb #7a6c28d1
+def train(cfg:TrainConfig,    # the training config
+          out:str|Path,       # the run folder: checkpoints, latent cache, the final model
+          resume:bool=False,  # continue the run in `out`
+          device=None,        # 'cpu' or 'cuda' (default: CUDA when present)
+          progress:bool=True, # show progress bars
+          on_step=None,       # called as on_step(stage, step, loss) after every step
+          on_epoch=None,      # called as on_epoch(stage, epoch, model) after every epoch (the EMA model for the UNet)
+         )->dict:
     "Train the VAE then the diffusion UNet into folder `out`; return a summary"
     out, device = Path(out), torch.device(device) if device else default_device()
     if not resume and out.exists() and any(out.glob('*.safetensors')):
@@ -387,8 +476,12 @@ def train(cfg:TrainConfig, out:str|Path, resume:bool=False, device=None, progres
     return dict(out=str(out), steps=len(losses), final_loss=sum(losses[-50:])/max(1, len(losses[-50:])),
                 seconds=time.time() - t0, vae_seconds=t_vae, unet_seconds=secs, device=str(device), threads=torch.get_num_threads())
 
-# %% ../nbs/05_training.ipynb #1c867f67
-def plot_losses(losses:list, title:str='', smooth:int=50, ax=None):
+# %% ../nbs/05_training.ipynb #0e68557f
+def plot_losses(losses:list,   # loss per step
+                title:str='',  # the plot title
+                smooth:int=50, # window of the running mean
+                ax=None,       # a matplotlib axis to draw on
+               ):
     "Plot a loss curve with a running mean"
     if ax is None: _, ax = plt.subplots(figsize=(6, 2.5))
     t = torch.tensor(losses)
@@ -398,7 +491,12 @@ def plot_losses(losses:list, title:str='', smooth:int=50, ax=None):
     return ax
 
 @torch.no_grad()
-def preview(vae:VAE, unet:UNet, cfg:TrainConfig, per_class:int=4, seed:int=0)->Tensor:
+def preview(vae:VAE,         # the VAE
+            unet:UNet,       # the UNet
+            cfg:TrainConfig, # the config (its sampler settings are used)
+            per_class:int=4, # images of each class
+            seed:int=0,      # the sampling seed
+           )->Tensor:
     "A few images of every class sampled with `cfg`'s sampler settings, in [-1,1]"
     device = next(unet.parameters()).device
     labels = torch.arange(N_CLASSES).repeat_interleave(per_class).to(device)
@@ -479,11 +577,13 @@ def _bench_steps(cfg:TrainConfig, stage:str, x:Tensor, y:Tensor, device):
     def step(i): return train_step(model, opt, fn, torch.randint(0, len(x), (bs,), generator=gen), gen, cfg, ema, i)
     return step, bs
 
-# %% ../nbs/05_training.ipynb #4bca5c41
+# %% ../nbs/05_training.ipynb #9b897190
 def bench_training(presets=('seed', 'fast'), # presets to compare; the first is the baseline
                    rounds:int=3,             # alternating rounds
                    steps:int=4,              # timed steps per preset and round (after one warm-up step)
-                   device=None, n_images:int=4096)->dict:
+                   device=None,              # 'cpu' or 'cuda' (default: CUDA when present)
+                   n_images:int=4096,        # training images to draw batches from
+                  )->dict:
     "Training throughput (images/s) of each preset's VAE and UNet, measured side by side"
     device = torch.device(device) if device else default_device()
     x, y = load_fashion_mnist('train'); x, y = x[:n_images], y[:n_images]
@@ -502,8 +602,9 @@ def bench_training(presets=('seed', 'fast'), # presets to compare; the first is 
         for p in presets: res[(stage, p)] = dict(batch=fns[p][1], images_per_s=sorted(times[p])[len(times[p])//2])
     return dict(machine=_machine(), device=str(device), results=res, presets=list(presets))
 
-# %% ../nbs/05_training.ipynb #a2897204
-def print_bench(b:dict):
+# %% ../nbs/05_training.ipynb #544d6590
+def print_bench(b:dict, # what `bench_training` returned
+               ):
     "The benchmark as a table, then the ratios against the baseline preset"
     print(f"machine: {b['machine']} ({b['device']})")
     print(f"{'stage':6} {'preset':6} {'batch':>5} {'images/s':>9}")

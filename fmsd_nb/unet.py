@@ -27,10 +27,11 @@ def timestep_embedding(t:Tensor|int|float,     # timesteps (B,), int or float (a
     args = t[:, None] * freqs[None]
     return F.pad(torch.cat([args.sin(), args.cos()], -1), (0, dim % 2))  # an odd dim gets a zero column
 
-# %% ../nbs/03_unet.ipynb #d450892d
+# %% ../nbs/03_unet.ipynb #9b0a3021
 class LatentResBlock(nn.Module):
     "Residual block: conv, timestep bias, cross-attention to the context, conv, plus the input"
-    def __init__(self, in_ch:int, out_ch:int, # channels in and out
+    def __init__(self, in_ch:int,                 # channels in
+                 out_ch:int,                  # channels out
                  t_dim:int,                   # size of the timestep embedding
                  ctx_dim:int,                 # width of a context token
                  n_heads:int=4,               # attention heads
