@@ -380,11 +380,12 @@ def encode_dataset(vae:VAE,       # the VAE
 
 def _sha(path:Path)->str: return hashlib.sha256(Path(path).read_bytes()).hexdigest()[:16]
 
-# %% ../nbs/05_training.ipynb #a2221e62
+# %% ../nbs/05_training.ipynb #68165b1a
 def latent_cache(vae:VAE,       # the VAE
                  x:Tensor,      # training images (N,1,28,28) in [-1,1]
                  out:Path,      # the folder of the cache file
                  progress=True, # show progress bars
+                 lat:tuple|None=None, # (mu, logvar) of `x` already encoded by this VAE: saved, not encoded again
                 )->tuple[Tensor, Tensor]:
     "The latent posteriors of `x`, from `out/latents.safetensors` if made by this VAE, else encoded and saved"
     path, vae_id = Path(out)/'latents.safetensors', _sha(Path(out)/'vae.safetensors')
@@ -393,7 +394,7 @@ def latent_cache(vae:VAE,       # the VAE
             ts, meta = load_safetensors(path)
             if meta.get('vae') == vae_id and len(ts['mu']) == len(x): return ts['mu'], ts['logvar']
         except CheckpointError: pass  # a bad cache is rebuilt, not trusted
-    mu, logvar = encode_dataset(vae, x, progress=progress)
+    mu, logvar = lat if lat is not None else encode_dataset(vae, x, progress=progress)
     atomic_save(dict(mu=mu, logvar=logvar), path, metadata={'vae': vae_id})
     return mu, logvar
 
@@ -441,7 +442,7 @@ def train_unet(cfg:TrainConfig, # the training config
                                ema=ema, lr=cfg.lr, sched=cfg.sched, progress=progress, on_step=on_step, on_epoch=on_epoch)
     return ema.eval(), losses, secs
 
-# %% ../nbs/05_training.ipynb #7a6c28d1
+# %% ../nbs/05_training.ipynb #024d2e9f
 def train(cfg:TrainConfig,    # the training config
           out:str|Path,       # the run folder: checkpoints, latent cache, the final model
           resume:bool=False,  # continue the run in `out`
@@ -457,7 +458,7 @@ def train(cfg:TrainConfig,    # the training config
     out.mkdir(parents=True, exist_ok=True)
     atomic_write_text(json.dumps(asdict(cfg), indent=1), out/'train_config.json')
     x, y = _data(cfg)
-    t0 = time.time()
+    t0, lat = time.time(), None
     if (out/'vae.safetensors').exists():
         ts, _ = load_safetensors(out/'vae.safetensors'); vae = VAE(chs=cfg.vae_chs)
         try: vae.load_state_dict(ts)
@@ -466,11 +467,11 @@ def train(cfg:TrainConfig,    # the training config
     else:
         vae, _, _ = train_vae(cfg, out, x, device, progress, on_step, on_epoch)
         if cfg.scale_latents:
-            mu, logvar = encode_dataset(vae, x, progress=progress)
-            vae.latent_scale.fill_(latent_scale_of(reparameterize(mu, logvar, torch.Generator().manual_seed(cfg.seed))))
+            lat = encode_dataset(vae, x, progress=progress)  # kept for the latent cache: the set is encoded once
+            vae.latent_scale.fill_(latent_scale_of(reparameterize(*lat, torch.Generator().manual_seed(cfg.seed))))
         atomic_save(vae.state_dict(), out/'vae.safetensors')
     t_vae = time.time() - t0
-    lat = latent_cache(vae, x, out, progress) if cfg.latent_cache else None
+    lat = latent_cache(vae, x, out, progress, lat) if cfg.latent_cache else None
     ema, losses, secs = train_unet(cfg, out, vae, x, y, device, lat, progress, on_step, on_epoch)
     save_model(out, vae, ema, cfg)
     return dict(out=str(out), steps=len(losses), final_loss=sum(losses[-50:])/max(1, len(losses[-50:])),
