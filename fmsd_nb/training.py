@@ -29,14 +29,14 @@ __all__ = ['TRAIN_PRESETS', 'TrainConfig', 'default_device', 'lr_at', 'ema_updat
            'latent_cache', 'unet_loss_fn', 'train_unet', 'train', 'plot_losses', 'preview', 'epoch_previews',
            'fmsd_train', 'bench_training', 'print_bench', 'fmsd_bench']
 
-# %% ../nbs/05_training.ipynb #35858b88
+# %% ../nbs/05_training.ipynb #3a460b28
 @dataclass
 class TrainConfig:
     "Every choice of a training run: VAE, latents, UNet, diffusion, optimisation"
     preset: str = 'fast'          # the preset this config started from
     # the VAE
     vae_chs: tuple = (32, 64, 128) # VAE channels per level
-    vae_epochs: int = 4            # VAE training epochs
+    vae_epochs: int = 3            # VAE training epochs
     vae_bs: int = 128              # VAE batch size
     vae_lr: float = 2e-3           # VAE peak learning rate
     vae_sched: str = 'onecycle'    # 'onecycle' (warm-up then cosine decay) or 'const'
