@@ -29,7 +29,7 @@ __all__ = ['WEIGHTS_DIR', 'Pipeline', 'load_pretrained', 'to_uint8', 'to_pil_gri
 import fmsd_nb
 WEIGHTS_DIR = Path(fmsd_nb.__file__).parent/'weights'
 
-# %% ../nbs/06_application.ipynb #13e6ab94
+# %% ../nbs/06_application.ipynb #55d698c2
 class Pipeline:
     "A trained VAE + UNet, ready to generate Fashion-MNIST images by class"
     def __init__(self, vae:nn.Module,   # the trained VAE (with its latent scale)
@@ -52,6 +52,10 @@ class Pipeline:
         "Load a pipeline from a model folder"
         vae, unet, meta = load_model(Path(path) if path else WEIGHTS_DIR, device=device or default_device())
         return cls(vae, unet, meta)
+
+    def settings(self, **overrides)->dict: # sampler, steps, guidance, spacing, guidance_interval
+        "The sampler settings of a request: `overrides` where given (not None), else the defaults"
+        return {k: overrides[k] if overrides.get(k) is not None else v for k, v in self.defaults.items()}
 
     def seed_noise(self, seed:int)->Tensor: # the starting noise `generate(..., n=1, seed=seed)` draws, (1,*latent_shape)
         "The latent noise one image of `seed` starts from"
@@ -77,7 +81,7 @@ def to_pil_grid(imgs:Tensor, # images (N,1,H,W) in [-1,1]
     g = make_grid(imgs.detach().cpu().float().clamp(-1, 1), nrow=nrow, padding=2, pad_value=1, normalize=True, value_range=(-1, 1))
     return Image.fromarray((g[0]*255).round().byte().numpy())
 
-# %% ../nbs/06_application.ipynb #56bac455
+# %% ../nbs/06_application.ipynb #43f66cbd
 def _check_request(n:int, steps:int, guidance:float):
     if not isinstance(n, int) or n < 1: raise ValueError(f'the number of images per class must be at least 1, not {n}')
     if not 1 <= steps <= 1000: raise ValueError(f'steps must be between 1 and 1000, not {steps}')
@@ -103,8 +107,8 @@ def generate(self:Pipeline,
               grid:bool=False,            # also return a PIL grid, one row per class
              ):                           # images (N,1,28,28) in [-1,1], class by class (and the grid)
     "Generate images of `classes`, `n` of each"
-    sampler, steps, guidance, spacing, guidance_interval = (v if v is not None else self.defaults[k] for k, v in
-        (('sampler', sampler), ('steps', steps), ('guidance', guidance), ('spacing', spacing), ('guidance_interval', guidance_interval)))
+    s = self.settings(sampler=sampler, steps=steps, guidance=guidance, spacing=spacing, guidance_interval=guidance_interval)
+    sampler, steps, guidance, spacing, guidance_interval = (s[k] for k in ('sampler', 'steps', 'guidance', 'spacing', 'guidance_interval'))
     _check_request(n, steps, guidance)
     if isinstance(guidance_interval, str):
         if guidance_interval != 'all': raise ValueError(f"guidance_interval must be (t_lo, t_hi) or 'all', not {guidance_interval!r}")

@@ -271,14 +271,16 @@ def dpmpp_sampler(denoise,             # denoise(x, t) -> (eps, x0): the guided 
 
 SAMPLERS = {'ddpm': ddpm_sampler, 'ddim': ddim_sampler, 'dpmpp': dpmpp_sampler}
 
-# %% ../nbs/04_diffusion.ipynb #bf1d38bd
+# %% ../nbs/04_diffusion.ipynb #20c516e3
 def _check_sample_args(labels, sched, sampler, steps, guidance, eta, prediction, shape, x_init, strength, clamp_x0, generator,
                        spacing='trailing', guidance_interval=None)->Tensor:
     "Validate the arguments of `sample`; return the labels as an int64 tensor"
     if sampler not in SAMPLERS: raise ValueError(f"unknown sampler {sampler!r}; valid samplers: {', '.join(map(repr, SAMPLERS))}")
     _check_prediction(prediction)
     sampling_timesteps(steps, sched.n_steps, spacing, sched)  # checks steps and spacing
-    if guidance_interval is not None and not (len(guidance_interval) == 2 and 0 <= guidance_interval[0] <= guidance_interval[1]):
+    gi = guidance_interval
+    if gi is not None and not (isinstance(gi, (tuple, list)) and len(gi) == 2 and all(isinstance(v, (int, float)) for v in gi)
+                               and 0 <= gi[0] <= gi[1]):
         raise ValueError(f'guidance_interval must be (t_lo, t_hi) with 0 <= t_lo <= t_hi, or None, not {guidance_interval!r}')
     if not guidance >= 0: raise ValueError(f'guidance must be >= 0 (0: unconditional, 1: conditional, >1: stronger), not {guidance}')
     if not 0 <= eta <= 1: raise ValueError(f'eta must be in [0, 1] (0: deterministic DDIM, 1: DDPM-like), not {eta}')

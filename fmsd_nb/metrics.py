@@ -22,12 +22,12 @@ import fmsd_nb
 from .data import load_fashion_mnist, Batches, show_images, cache_dir, CLASSES, N_CLASSES
 
 # %% auto #0
-__all__ = ['CLASSIFIER_PATH', 'SAMPLER_KEYS', 'QUALITY_SETTINGS', 'conv_bn', 'ResBlock', 'FashionClassifier', 'augment',
-           'predict', 'accuracy', 'train_classifier', 'ClassifierWeightsError', 'save_classifier', 'load_classifier',
-           'default_classifier', 'features', 'weights_hash', 'reference_features', 'confusion_matrix', 'plot_confusion',
-           'gaussian_fit', 'frechet_distance', 'fid', 'mmd2_poly', 'kid', 'class_accuracy', 'real_like',
-           'vae_reconstruct', 'measure', 'reference_rows', 'evaluate', 'metrics_table', 'metrics_json', 'load_samples',
-           'fmsd_eval', 'generate_set', 'quality_table', 'print_quality_table']
+__all__ = ['CLASSIFIER_PATH', 'QUALITY_SETTINGS', 'conv_bn', 'ResBlock', 'FashionClassifier', 'augment', 'predict', 'accuracy',
+           'train_classifier', 'ClassifierWeightsError', 'save_classifier', 'load_classifier', 'default_classifier',
+           'features', 'weights_hash', 'reference_features', 'confusion_matrix', 'plot_confusion', 'gaussian_fit',
+           'frechet_distance', 'fid', 'mmd2_poly', 'kid', 'class_accuracy', 'real_like', 'vae_reconstruct', 'measure',
+           'reference_rows', 'evaluate', 'metrics_table', 'metrics_json', 'load_samples', 'fmsd_eval', 'generate_set',
+           'quality_table', 'print_quality_table']
 
 # %% ../nbs/07_metrics.ipynb #1e34fddd
 def conv_bn(ni:int,          # input channels
@@ -473,7 +473,7 @@ def fmsd_eval(path:str,              # .npz with `images` uint8 (N,28,28) and `l
         print(f'fmsd_eval: error: {e}', file=sys.stderr); sys.exit(2)
     print(metrics_json(res) if json else metrics_table(res))
 
-# %% ../nbs/07_metrics.ipynb #51a982aa
+# %% ../nbs/07_metrics.ipynb #48b47db0
 def generate_set(pipe,                  # a `fmsd_nb.app.Pipeline`
                  per_class:int,         # images of each class
                  chunk:int=100,         # images per class per call (memory)
@@ -489,8 +489,6 @@ def generate_set(pipe,                  # a `fmsd_nb.app.Pipeline`
     labels = torch.cat([torch.arange(N_CLASSES).repeat_interleave(k) for k in sizes])
     return torch.cat(parts), labels
 
-SAMPLER_KEYS = ('sampler', 'steps', 'guidance', 'spacing', 'guidance_interval')  # what a row of the table sets
-
 def quality_table(pipe=None,             # default: the shipped weights
                   settings:list|None=None, # dicts of sampler settings, each with 'per_class' (images per class)
                   seed:int=0,            # seed of the generated sets, the floor's images and KID's subsets
@@ -501,9 +499,10 @@ def quality_table(pipe=None,             # default: the shipped weights
         from fmsd_nb.app import load_pretrained
         pipe = load_pretrained()
     rows = []
+    pipe.generate('all', n=8, steps=2)  # warm-up: the first call of a process is slower
     for st in (progress_bar(settings, leave=False) if progress else settings):
         kw = {k: v for k, v in st.items() if k != 'per_class'}
-        full = {k: kw[k] if kw.get(k) is not None else pipe.defaults[k] for k in SAMPLER_KEYS}
+        full = pipe.settings(**kw)
         t0 = time.perf_counter(); pipe.generate('all', n=8, seed=seed, **full); secs = time.perf_counter() - t0
         imgs, labels = generate_set(pipe, st['per_class'], seed=seed, **full)
         res = evaluate(imgs, labels, vae=pipe.vae, seed=seed)
@@ -524,13 +523,14 @@ def print_quality_table(rows:list): # what `quality_table` returned
         print(f"| {r['sampler']} | {r['steps']} | {r.get('spacing', 'trailing')} | {r['guidance']:g}{_guided_at(r)} | {r['n']} | {r['fid']:.2f} | {1000*r['kid']:.2f} | "
               f"{r['class_acc']:.1%} | {worst} {r['per_class_acc'][worst]:.0%} | {r['floor_fid']:.2f} | {r['vae_fid']:.2f} | {r['seconds_per_80']:.2f} |")
 
-# %% ../nbs/07_metrics.ipynb #abc21ff0
+# %% ../nbs/07_metrics.ipynb #e6295d2f
 _classic = dict(spacing='trailing', guidance_interval='all')  # timesteps evenly spaced in t, guidance at every step
 QUALITY_SETTINGS = (
     [dict(sampler='ddpm', steps=1000, guidance=1, **_classic, per_class=100),     # the reference's way
      dict(sampler='ddpm', steps=1000, **_classic, per_class=30)] +
     [dict(steps=n, per_class=30) for n in (None, 8, 10, 20)] +                     # the default sampler, beside it
     [dict(sampler=s, steps=n, **_classic, per_class=100) for s, n in
-     (('ddim', 100), ('ddim', 50), ('ddim', 25), ('dpmpp', 25), ('dpmpp', 20), ('dpmpp', 10), ('dpmpp', 8))] +
+     (('ddim', 100), ('ddim', 50), ('ddim', 25), ('dpmpp', 25), ('dpmpp', 20), ('dpmpp', 10), ('dpmpp', 8), ('dpmpp', 5))] +
     [dict(steps=n, per_class=100) for n in (3, 4, 5, 6, 8, 10)] +
+    [dict(steps=5, guidance_interval=gi, per_class=100) for gi in ('all', (200, 800))] +  # the default, guided elsewhere
     [dict(guidance=g, per_class=100) for g in (0, 1, 1.5, 2.5, 3, 5)] + [dict(per_class=1000)])
