@@ -25,9 +25,9 @@ from .data import load_fashion_mnist, Batches, show_images, cache_dir, CLASSES, 
 __all__ = ['CLASSIFIER_PATH', 'QUALITY_SETTINGS', 'conv_bn', 'ResBlock', 'FashionClassifier', 'augment', 'predict', 'accuracy',
            'train_classifier', 'ClassifierWeightsError', 'save_classifier', 'load_classifier', 'default_classifier',
            'features', 'weights_hash', 'reference_features', 'confusion_matrix', 'plot_confusion', 'gaussian_fit',
-           'frechet_distance', 'fid', 'mmd2_poly', 'kid', 'class_accuracy', 'real_like', 'vae_reconstruct', 'measure',
-           'reference_rows', 'evaluate', 'metrics_table', 'metrics_json', 'load_samples', 'fmsd_eval', 'generate_set',
-           'quality_table', 'print_quality_table']
+           'frechet_terms', 'frechet_distance', 'fid', 'mmd2_poly', 'kid', 'class_accuracy', 'real_like',
+           'vae_reconstruct', 'measure', 'reference_rows', 'evaluate', 'metrics_table', 'metrics_json', 'load_samples',
+           'fmsd_eval', 'generate_set', 'quality_table', 'print_quality_table']
 
 # %% ../nbs/07_metrics.ipynb #1e34fddd
 def conv_bn(ni:int,          # input channels
@@ -267,6 +267,20 @@ def gaussian_fit(f:Tensor, # features (N,D)
     if len(f) < 2: raise ValueError(f'a Gaussian fit needs at least 2 feature vectors, not {len(f)}')
     return f.mean(0), np.cov(f, rowvar=False)
 
+def frechet_terms(mu1:np.ndarray,    # mean of the first Gaussian (D,)
+                  sigma1:np.ndarray, # its covariance (D,D)
+                  mu2:np.ndarray,    # mean of the second
+                  sigma2:np.ndarray, # its covariance
+                  eps:float=1e-6,    # ridge added when the matrix square root fails
+                 )->tuple[float, float]: # the mean term and the covariance term; they sum to the distance
+    "The two terms of the Fréchet distance between N(mu1, sigma1) and N(mu2, sigma2): where, and what shape"
+    covmean = scipy.linalg.sqrtm(sigma1 @ sigma2)
+    if not np.isfinite(covmean).all():
+        ridge = eps*np.eye(len(sigma1))
+        covmean = scipy.linalg.sqrtm((sigma1 + ridge) @ (sigma2 + ridge))
+    diff = mu1 - mu2
+    return float(diff @ diff), float(np.trace(sigma1) + np.trace(sigma2) - 2*np.trace(np.real(covmean)))
+
 def frechet_distance(mu1:np.ndarray,    # mean of the first Gaussian (D,)
                      sigma1:np.ndarray, # its covariance (D,D)
                      mu2:np.ndarray,    # mean of the second
@@ -274,12 +288,7 @@ def frechet_distance(mu1:np.ndarray,    # mean of the first Gaussian (D,)
                      eps:float=1e-6,    # ridge added when the matrix square root fails
                     )->float:
     "Fréchet distance between the Gaussians N(mu1, sigma1) and N(mu2, sigma2)"
-    covmean = scipy.linalg.sqrtm(sigma1 @ sigma2)
-    if not np.isfinite(covmean).all():
-        ridge = eps*np.eye(len(sigma1))
-        covmean = scipy.linalg.sqrtm((sigma1 + ridge) @ (sigma2 + ridge))
-    diff = mu1 - mu2
-    return float(diff @ diff + np.trace(sigma1) + np.trace(sigma2) - 2*np.trace(np.real(covmean)))
+    return sum(frechet_terms(mu1, sigma1, mu2, sigma2, eps))
 
 def fid(f1:Tensor, # features (N,D) of one set
         f2:Tensor, # features (M,D) of the other
