@@ -9,30 +9,37 @@ Each takes `--weights FOLDER` (default: the shipped weights; for `autoguide`, GO
 `train(TrainConfig.preset_('fast', unet='tiny', epochs=2), 'runs/bad_tiny2', resume=True)` after copying
 `vae.safetensors`, `vae_state.safetensors` and `latents.safetensors` from the GOOD folder into `runs/bad_tiny2`.
 """
-import argparse, json, time
+import argparse, json, sys, time
 import torch, torch.nn as nn
 from fmsd_nb.data import N_CLASSES, CLASSES, load_fashion_mnist
 from fmsd_nb.app import load_pretrained
+from fmsd_nb.training import CheckpointError
 from fmsd_nb.metrics import (default_classifier, reference_features, features, generate_set, gaussian_fit,
-                             frechet_terms, class_accuracy)
+                             frechet_terms, class_accuracy, vae_reconstruct)
 
 def load(folder):
     "A pipeline with the shipped default sampler settings, whatever folder its weights come from"
-    pipe = load_pretrained(folder); pipe.defaults = load_pretrained().defaults
+    pipe = load_pretrained(folder)
+    if folder is not None: pipe.defaults = load_pretrained().defaults
     return pipe
 
-def terms(f, ref):
-    m, c = frechet_terms(*gaussian_fit(f), *gaussian_fit(ref))
+def reference():
+    "The shipped classifier and the Gaussian fit of its test-set features"
+    clf = default_classifier()
+    return clf, gaussian_fit(reference_features(clf))
+
+def terms(f, ref_fit):
+    m, c = frechet_terms(*gaussian_fit(f), *ref_fit)
     return f'FID {m + c:.3f} = mean term {m:.3f} + covariance term {c:.3f}'
 
 def split(a):
     "FID against the test set, split into its mean and covariance terms, at N = 10*per_class"
-    pipe, clf = load(a.weights), default_classifier(); ref = reference_features(clf); n = 10*a.per_class
+    pipe, (clf, ref) = load(a.weights), reference(); n = 10*a.per_class
     for kw in [dict(), dict(guidance=1.5), dict(guidance=1.0)]:
         imgs, _ = generate_set(pipe, a.per_class, **pipe.settings(**kw))
         print(f'generated {json.dumps(kw) if kw else "(default settings)"}: {terms(features(imgs, clf), ref)}', flush=True)
     x, _ = load_fashion_mnist('train'); x = x[:n]
-    with torch.no_grad(): rec = pipe.vae.decode(pipe.vae.encode(x)[0]).clamp(-1, 1)
+    with torch.no_grad(): rec = vae_reconstruct(pipe.vae, x).clamp(-1, 1)
     print(f'VAE reconstructions of {n} training images: {terms(features(rec, clf), ref)}')
     print(f'{n} real training images: {terms(features(x, clf), ref)}')
 
@@ -71,7 +78,7 @@ class AutoGuided(nn.Module):
 
 def autoguide(a):
     "FID and class accuracy with classifier-free guidance and with autoguidance by BAD, default sampler, N = 10*per_class"
-    pipe, bad, clf = load(a.good), load_pretrained(a.bad), default_classifier(); ref = reference_features(clf)
+    pipe, bad, (clf, ref) = load(a.good), load_pretrained(a.bad), reference()
     plain, auto = pipe.unet, AutoGuided(pipe.unet, bad.unet).eval()
     for mode, w in [('classifier-free', None)] + [('autoguidance', w) for w in a.guidance]:
         pipe.unet = auto if mode == 'autoguidance' else plain
@@ -90,4 +97,8 @@ if __name__ == '__main__':
             s.add_argument('good', help='model folder to sample from'); s.add_argument('bad', help='weaker model folder, same VAE')
             s.add_argument('--guidance', type=float, nargs='+', default=[1.5, 2.0, 3.0], help='autoguidance scales')
         else: s.add_argument('--weights', default=None, help='model folder (default: the shipped weights)')
-    a = p.parse_args(); torch.manual_seed(0); a.run(a)
+    a = p.parse_args(); torch.manual_seed(0)
+    try: a.run(a)
+    except (CheckpointError, ValueError, FileNotFoundError) as e:  # a missing or damaged model folder, a bad setting
+        print(f'quality_gap.py: error: {e}', file=sys.stderr); sys.exit(2)
+    except KeyboardInterrupt: print('quality_gap.py: interrupted (it writes no files, so nothing is lost)', file=sys.stderr); sys.exit(130)
