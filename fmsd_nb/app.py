@@ -20,7 +20,7 @@ from fastcore.script import call_parse
 from .core import WEIGHTS_DIR, default_device, machine_info, cli_errors, atomic_write, save_json, load_json
 from .data import CLASSES, N_CLASSES, class_labels, show_images, load_fashion_mnist
 from .diffusion import NoiseSchedule, SamplerSettings, SAMPLERS, sample, load_model, save_model
-from .training import TrainConfig, bench_training, print_bench, plot_losses
+from .training import TrainConfig, bench_training, print_bench, bench_processes, print_processes_bench, plot_losses
 
 # %% auto #0
 __all__ = ['REFERENCE_SAMPLING', 'Pipeline', 'load_pretrained', 'to_uint8', 'to_pil_grid', 'slerp', 'interpolate_seeds',
@@ -355,12 +355,14 @@ def print_sampling_bench(b:dict): # what `bench_sampling` returned
 @call_parse
 def fmsd_bench(rounds:int=3,     # alternating rounds of timing
                steps:int=4,      # timed training steps per preset per round
-               what:str='all',   # 'training', 'sampling' (the shipped weights: default settings against DDPM-1000) or 'all'
+               what:str='all',   # 'training', 'processes' (UNet training split over 1 and 2 CPU processes), 'sampling' or 'all'
                device:str=None,  # 'cpu' or 'cuda' (default: CUDA when present)
               ):
-    "Training throughput of the `fast` preset against the `reference` recipe, and sampling speed, measured side by side"
+    "Training throughput of the `fast` preset against the `reference` recipe, on 1 and 2 processes, and sampling speed, side by side"
     with cli_errors('fmsd_bench'):
-        if what not in ('training', 'sampling', 'all'): raise ValueError(f"--what must be 'training', 'sampling' or 'all', not {what!r}")
+        if what not in ('training', 'processes', 'sampling', 'all'):
+            raise ValueError(f"--what must be 'training', 'processes', 'sampling' or 'all', not {what!r}")
         dev = default_device(device)
         if what in ('training', 'all'): print_bench(bench_training(rounds=rounds, steps=steps, device=dev))
+        if what in ('processes', 'all'): print_processes_bench(bench_processes(steps=steps))
         if what in ('sampling', 'all'): print_sampling_bench(bench_sampling(load_pretrained(device=dev), rounds=rounds))

@@ -133,13 +133,15 @@ class Interrupted(Exception):
     "Work stopped by Ctrl-C (or SIGTERM) after saving what it had; the message says how to continue"
 
 @contextlib.contextmanager
-def cli_errors(prog:str): # the command's name, e.g. 'fmsd_sample'
+def cli_errors(prog:str,   # the command's name, e.g. 'fmsd_sample'
+               quiet=False, # True, or a function of the exception: exit with the code, but print nothing
+              ):            # (for the processes of a run whose first process reports the same error)
     "Turn bad input into one line on stderr and exit code 2, and Ctrl-C into exit code 130"
+    def say(msg, e):
+        if not (quiet(e) if callable(quiet) else quiet): print(f'{prog}: {msg}', file=sys.stderr)
     try: yield
-    except (KeyboardInterrupt, Interrupted) as e:
-        print(f'{prog}: {e or "interrupted"}', file=sys.stderr); sys.exit(130)
-    except (ValueError, OSError, FloatingPointError) as e:
-        print(f'{prog}: error: {e}', file=sys.stderr); sys.exit(2)
+    except (KeyboardInterrupt, Interrupted) as e: say(e or 'interrupted', e); sys.exit(130)
+    except (ValueError, OSError, FloatingPointError) as e: say(f'error: {e}', e); sys.exit(2)
 
 # %% ../nbs/00_core.ipynb #f26da36d
 def call_cli(func,      # a command's function (the `call_parse`d one, e.g. `fmsd_sample`)

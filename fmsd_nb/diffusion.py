@@ -114,6 +114,12 @@ def eps_and_x0(out:Tensor,              # the model's output
         x0 = x0.clamp(-clamp_x0, clamp_x0); eps = (x_t - a*x0)/b
     return eps, x0
 
+# %% ../nbs/05_diffusion.ipynb #322e0242
+def _check_loss_args(prediction, p_uncond, min_snr_gamma):
+    _check_prediction(prediction)
+    if not 0 <= p_uncond <= 1: raise ValueError(f'p_uncond must be in [0, 1], not {p_uncond}')
+    if min_snr_gamma is not None and not min_snr_gamma > 0: raise ValueError(f'min_snr_gamma must be > 0 or None, not {min_snr_gamma}')
+
 # %% ../nbs/05_diffusion.ipynb #daf105ea
 def diffusion_loss(model:nn.Module,          # called as model(x_t, t, labels)
                    x0:Tensor,                 # clean latents (B,C,H,W)
@@ -123,15 +129,15 @@ def diffusion_loss(model:nn.Module,          # called as model(x_t, t, labels)
                    min_snr_gamma:float|None=None, # Min-SNR-gamma loss weighting; None: plain MSE
                    p_uncond:float=0.0,        # probability of replacing a label by the null label N_CLASSES
                    generator:torch.Generator|None=None, # CPU generator for t, noise and label drops
+                   rows:tuple|None=None,      # (start, total): x0 is rows start.. of a batch of `total` (None: the whole batch)
                   )->Tensor:                  # the scalar loss
     "The denoising loss of `model` on a batch, at uniformly drawn timesteps"
-    _check_prediction(prediction)
-    if not 0 <= p_uncond <= 1: raise ValueError(f'p_uncond must be in [0, 1], not {p_uncond}')
-    if min_snr_gamma is not None and not min_snr_gamma > 0: raise ValueError(f'min_snr_gamma must be > 0 or None, not {min_snr_gamma}')
-    B, dev = len(x0), x0.device
-    t = torch.randint(0, sched.n_steps, (B,), generator=generator).to(dev)
-    noise = torch.randn(x0.shape, generator=generator, dtype=x0.dtype).to(dev)
-    if p_uncond > 0: labels = labels.masked_fill(torch.rand(B, generator=generator).to(dev) < p_uncond, N_CLASSES)
+    _check_loss_args(prediction, p_uncond, min_snr_gamma)
+    (start, total), dev = rows or (0, len(x0)), x0.device
+    r = slice(start, start + len(x0))  # the randomness is drawn for the whole batch, then these rows taken
+    t = torch.randint(0, sched.n_steps, (total,), generator=generator)[r].to(dev)
+    noise = torch.randn((total, *x0.shape[1:]), generator=generator, dtype=x0.dtype)[r].to(dev)
+    if p_uncond > 0: labels = labels.masked_fill(torch.rand(total, generator=generator)[r].to(dev) < p_uncond, N_CLASSES)
     target = noise if prediction == 'eps' else v_target(sched, x0, t, noise)
     err = (model(q_sample(sched, x0, t, noise), t, labels) - target).pow(2).flatten(1).mean(1)
     if min_snr_gamma is not None:

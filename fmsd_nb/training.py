@@ -4,13 +4,15 @@
 
 # %% ../nbs/06_training.ipynb #bddffef8
 from __future__ import annotations
-import copy, dataclasses, hashlib, json, math, signal, sys, time
+import contextlib, copy, dataclasses, datetime, hashlib, json, math, os, signal, socket, sys, time
 from dataclasses import dataclass, asdict, field, fields
 from itertools import islice
 from pathlib import Path
 
 import torch
+import torch.distributed as dist
 from torch import nn, Tensor
+from torch.nn.parallel import DistributedDataParallel
 import matplotlib.pyplot as plt
 from fastprogress.fastprogress import master_bar, progress_bar
 from fastcore.basics import patch
@@ -24,9 +26,10 @@ from .unet import UNet, UNetConfig, UNET_PRESETS
 from .diffusion import NoiseSchedule, PREDICTIONS, diffusion_loss, SamplerSettings, sample, save_model, load_model
 
 # %% auto #0
-__all__ = ['TRAIN_PRESETS', 'TrainConfig', 'lr_at', 'ema_update', 'save_train_state', 'load_train_state', 'Trainer',
-           'vae_loss_fn', 'train_vae', 'encode_dataset', 'latent_cache', 'unet_loss_fn', 'train_unet', 'train',
-           'plot_losses', 'preview', 'epoch_previews', 'fmsd_train', 'bench_training', 'print_bench']
+__all__ = ['TRAIN_PRESETS', 'TrainConfig', 'lr_at', 'ema_update', 'save_train_state', 'load_train_state', 'world', 'Trainer',
+           'vae_loss_fn', 'train_vae', 'encode_dataset', 'latent_cache', 'unet_loss_fn', 'unet_trainer', 'train_unet',
+           'train', 'plot_losses', 'preview', 'epoch_previews', 'join_processes', 'fmsd_train', 'bench_training',
+           'bench_processes', 'print_bench', 'print_processes_bench']
 
 # %% ../nbs/06_training.ipynb #c5b7e595
 def _check_train_config(c):
@@ -223,19 +226,35 @@ class _CatchSignals:
     def __exit__(self, *a):
         for s, h in self.old.items(): signal.signal(s, h)
 
+# %% ../nbs/06_training.ipynb #6cb50513
+def world()->tuple[int, int]:
+    "(this process's rank, the number of processes) in a distributed run; (0, 1) in a plain one"
+    return (dist.get_rank(), dist.get_world_size()) if dist.is_available() and dist.is_initialized() else (0, 1)
+
+class _StoppedTogether(Interrupted):
+    "Every process of the run stopped at the same step, because one of them was asked to"
+
+def _all_sum(x:float, flag:bool, device)->tuple[float, bool]:
+    "`x` summed over the processes, and whether `flag` is set in any of them (in one process: as they are)"
+    if world()[1] == 1: return x, flag
+    t = torch.tensor([x, float(flag)], dtype=torch.float64, device=device)
+    dist.all_reduce(t)
+    return t[0].item(), t[1].item() > 0
+
 # %% ../nbs/06_training.ipynb #f93dd50b
 class Trainer:
     "The loop of both stages: seeded steps, one-cycle lr, clipping, EMA, a NaN guard, Ctrl-C and resumable checkpoints"
     def __init__(self, model:nn.Module,  # the model to train
                  opt,                    # its optimizer
-                 loss_fn,                # loss_fn(indices, generator) -> the loss of that batch
+                 loss_fn,                # loss_fn(indices, generator, rows) -> the loss of those rows of the batch
                  n:int,                  # number of training examples
                  cfg:TrainConfig,        # the run's config
                  stage:str,              # 'vae' or 'unet': which of cfg's batch size, epochs and lr apply
                  ckpt:Path|None=None,    # the checkpoint file (None: no checkpoints)
-                 ema:nn.Module|None=None): # the EMA copy of the model
+                 ema:nn.Module|None=None, # the EMA copy of the model
+                 ckpt_seconds:float|None=300): # also checkpoint within an epoch, this often (None: at epoch ends only)
         self.model, self.opt, self.loss_fn, self.n, self.cfg, self.stage, self.ckpt, self.ema = model, opt, loss_fn, n, cfg, stage, ckpt, ema
-        v = stage == 'vae'
+        v, (self.rank, self.world), self.ckpt_seconds = stage == 'vae', world(), ckpt_seconds
         self.bs, self.epochs = (cfg.vae_bs, cfg.vae_epochs) if v else (cfg.bs, cfg.epochs)
         self.lr, self.sched = (cfg.vae_lr, cfg.vae_sched) if v else (cfg.lr, cfg.sched)
         self.per_epoch = -(-n // self.bs); self.total = self.epochs * self.per_epoch
@@ -243,26 +262,38 @@ class Trainer:
 
 # %% ../nbs/06_training.ipynb #60dff6ba
 @patch
-def one_step(self:Trainer, ib:Tensor)->float: # indices of the batch in the training set
-    "One optimisation step: lr, loss, backward, clipping, update, EMA; the loss"
+def one_step(self:Trainer, ib:Tensor,  # indices of the whole batch in the training set (the same in every process)
+             stop:bool=False,           # whether this process was asked to stop (Ctrl-C)
+            )->float:                   # the batch's loss
+    "One optimisation step on this process's rows of the batch: lr, loss, backward, clipping, update, EMA"
+    lo, hi = self.rank*len(ib)//self.world, (self.rank + 1)*len(ib)//self.world
     for g in self.opt.param_groups: g['lr'] = lr_at(self.step, self.total, self.lr, self.sched)
-    loss = self.loss_fn(ib, _step_gen(self.cfg, self.stage, self.step))
-    if not torch.isfinite(loss):  # never step on a bad loss
-        raise FloatingPointError(f'the {self.stage} loss became {loss.item()} at step {self.step}: training stopped; '
+    loss = self.loss_fn(ib[lo:hi], _step_gen(self.cfg, self.stage, self.step), (lo, len(ib)))
+    share = (hi - lo)/len(ib)  # this process's part of the batch
+    batch_loss, stop = _all_sum(loss.item()*share, stop, loss.device)
+    if stop: self.save(); raise _StoppedTogether(f'interrupted at {self.stage} step {self.step}/{self.total}; {self._where()}')
+    if not math.isfinite(batch_loss):  # never step on a bad loss
+        raise FloatingPointError(f'the {self.stage} loss became {batch_loss} at step {self.step}: training stopped; '
                                  f'the last good checkpoint is kept (try a lower learning rate)')
-    self.opt.zero_grad(set_to_none=True); loss.backward()
+    self.opt.zero_grad(set_to_none=True); (loss*share*self.world).backward()  # the processes' mean: the batch's gradient
     if self.cfg.grad_clip: nn.utils.clip_grad_norm_(self.model.parameters(), self.cfg.grad_clip)
     self.opt.step()
     if self.ema is not None: ema_update(self.ema, self.model, self.step + 1, self.cfg.ema_decay, self.cfg.ema_warmup)
-    self.step += 1; self.losses.append(loss.item())
-    return self.losses[-1]
+    self.step += 1; self.losses.append(batch_loss)
+    return batch_loss
 
 # %% ../nbs/06_training.ipynb #8f348900
 @patch
 def save(self:Trainer):
-    "Write the checkpoint (when there is a file for it)"
-    if self.ckpt: save_train_state(self.ckpt, self.model, self.opt, self.ema, self.cfg,
-                                   dict(step=self.step, losses=self.losses, seconds=self.seconds))
+    "Write the checkpoint (when there is a file for it; in a run of several processes, the first one writes it)"
+    if self.ckpt and self.rank == 0: save_train_state(self.ckpt, self.model, self.opt, self.ema, self.cfg,
+                                                      dict(step=self.step, losses=self.losses, seconds=self.seconds))
+    self.saved_at = time.time()
+
+@patch
+def _where(self:Trainer)->str:
+    "Where the checkpoint is, and how to go on"
+    return f'checkpoint saved in {Path(self.ckpt).parent}; rerun with --resume to continue' if self.ckpt else 'no checkpoint'
 
 @patch
 def load(self:Trainer)->bool:
@@ -278,6 +309,16 @@ def batches(self:Trainer, epoch:int): # the epoch
     done = max(0, self.step - epoch*self.per_epoch)
     return islice(Batches(torch.arange(self.n), bs=self.bs, seed=self.cfg.seed * 1000 + epoch), done, None)
 
+# %% ../nbs/06_training.ipynb #76ddcb33
+@contextlib.contextmanager
+def _peers_lost(t:Trainer):
+    "In a run of several processes, a collective operation that fails because a process is gone becomes `Interrupted`"
+    try: yield
+    except (RuntimeError, dist.DistError) as e:
+        if t.world == 1: raise
+        raise Interrupted(f'another process of the run stopped ({str(e).splitlines()[0][:120]}) at {t.stage} step {t.step}; '
+                          f'the last checkpoint is kept in {Path(t.ckpt).parent if t.ckpt else "(nowhere)"}; rerun with --resume') from None
+
 # %% ../nbs/06_training.ipynb #3cb5f12f
 @patch
 def fit(self:Trainer, progress:bool=True, # show progress bars
@@ -285,35 +326,51 @@ def fit(self:Trainer, progress:bool=True, # show progress bars
         on_epoch=None,  # called as on_epoch(stage, epoch, model) after every epoch (the EMA model if there is one)
        )->Trainer:
     "Train to the end of the last epoch, from the checkpoint if there is one"
-    self.load(); t0 = time.time() - self.seconds
+    self.load(); t0, self.saved_at, first = time.time() - self.seconds, time.time(), self.rank == 0
     epochs = range(self.step // self.per_epoch, self.epochs)
-    mb = master_bar(epochs) if progress else epochs
-    with _CatchSignals() as sig:
+    mb = master_bar(epochs) if progress and first else epochs
+    with _CatchSignals() as sig, _peers_lost(self):
         for epoch in mb:
             self.model.train()
-            for (ib,) in (progress_bar(self.batches(epoch), total=self.per_epoch, parent=mb) if progress else self.batches(epoch)):
-                loss = self.one_step(ib); self.seconds = time.time() - t0
-                if progress: mb.child.comment = f'{self.stage} loss {sum(self.losses[-50:])/len(self.losses[-50:]):.4f}'
-                if on_step: on_step(self.stage, self.step, loss)
-                if sig.hit:
-                    self.save(); raise Interrupted(f'interrupted at {self.stage} step {self.step}/{self.total}; checkpoint saved '
-                                                   f'in {Path(self.ckpt).parent if self.ckpt else "(nowhere)"}; rerun with --resume to continue')
+            for (ib,) in (progress_bar(self.batches(epoch), total=self.per_epoch, parent=mb) if mb is not epochs else self.batches(epoch)):
+                loss = self.one_step(ib, sig.hit); self.seconds = time.time() - t0
+                if mb is not epochs: mb.child.comment = f'{self.stage} loss {sum(self.losses[-50:])/len(self.losses[-50:]):.4f}'
+                if on_step and first: on_step(self.stage, self.step, loss)
+                if self.ckpt_seconds is not None and time.time() - self.saved_at >= self.ckpt_seconds: self.save()
             self.save()
-            if on_epoch: on_epoch(self.stage, epoch, self.ema if self.ema is not None else self.model)
+            if on_epoch and first: on_epoch(self.stage, epoch, self.ema if self.ema is not None else self.model)
     return self
 
-# %% ../nbs/06_training.ipynb #0c77a54b
+# %% ../nbs/06_training.ipynb #664bc8d0
+class _VAELoss(nn.Module):
+    "The VAE's loss on images `xb`, with the latent drawn as mu + sigma*eps: a module, so that it can be run in parallel"
+    def __init__(self, vae:VAE, beta:float): super().__init__(); self.vae, self.beta = vae, beta
+    def forward(self, xb:Tensor, eps:Tensor)->Tensor:
+        mu, logvar = self.vae.encode(xb)
+        return vae_loss(self.vae.decode(mu + (0.5*logvar).exp()*eps), xb, mu, logvar, self.beta)[0]
+
+def _ddp(m:nn.Module)->nn.Module:
+    "`m` in `DistributedDataParallel` (which averages the gradients between processes) in a run of several, else `m`"
+    if world()[1] == 1: return m
+    p = next(m.parameters())
+    return DistributedDataParallel(m, device_ids=[p.device.index] if p.device.type == 'cuda' else None)
+
+def _rows_randn(shape:tuple, gen:torch.Generator, rows:tuple|None, n:int)->Tensor:
+    "Standard normal noise for `n` rows of a batch: drawn for the whole batch of `rows=(start, total)`, those rows taken"
+    start, total = rows or (0, n)
+    return torch.randn((total, *shape), generator=gen)[start:start + n]
+
+# %% ../nbs/06_training.ipynb #81437a7c
 def vae_loss_fn(vae:VAE,         # the VAE
                 x:Tensor,        # training images (N,1,28,28) in [-1,1]
                 cfg:TrainConfig, # the training config
                 device,          # where the model is
                ):
-    "The VAE's loss on a batch of indices into `x`, with seeded sampling noise"
-    def loss_fn(ib, gen):
+    "The VAE's loss on a batch of indices into `x` (rows of a larger batch), with seeded sampling noise"
+    net, f = _ddp(_VAELoss(vae, cfg.vae_beta)), 2 ** (len(cfg.vae_chs) - 1)
+    def loss_fn(ib, gen, rows=None):
         xb = x[ib].to(device)
-        mu, logvar = vae.encode(xb)
-        z = mu + (0.5*logvar).exp() * torch.randn(mu.shape, generator=gen).to(device)
-        return vae_loss(vae.decode(z), xb, mu, logvar, cfg.vae_beta)[0]
+        return net(xb, _rows_randn((vae.config['z_ch'], xb.shape[2]//f, xb.shape[3]//f), gen, rows, len(ib)).to(device))
     return loss_fn
 
 def train_vae(cfg:TrainConfig, # the training config
@@ -323,12 +380,13 @@ def train_vae(cfg:TrainConfig, # the training config
               progress=True,   # show progress bars
               on_step=None,    # called as on_step(stage, step, loss) after every step
               on_epoch=None,   # called as on_epoch(stage, epoch, model) after every epoch
+              ckpt_seconds=300, # checkpoint within an epoch this often
              )->tuple[VAE, Trainer]: # the trained VAE (eval mode, latent scale still 1), and its trainer (losses, seconds)
     "Train the VAE, or resume its training from the checkpoint in `out`"
     torch.manual_seed(cfg.seed)
     vae = VAE(chs=cfg.vae_chs).to(device)
     t = Trainer(vae, torch.optim.Adam(vae.parameters(), lr=cfg.vae_lr), vae_loss_fn(vae, x, cfg, device), len(x), cfg,
-                'vae', Path(out)/'vae_state.safetensors').fit(progress, on_step, on_epoch)
+                'vae', Path(out)/'vae_state.safetensors', ckpt_seconds=ckpt_seconds).fit(progress, on_step, on_epoch)
     return vae.eval(), t
 
 # %% ../nbs/06_training.ipynb #44d9d5df
@@ -356,7 +414,7 @@ def latent_cache(vae:VAE,       # the VAE
                  progress=True, # show progress bars
                  lat:tuple|None=None, # (mu, logvar) of `x` already encoded by this VAE: saved, not encoded again
                 )->tuple[Tensor, Tensor]:
-    "The latent posteriors of `x`, from `out/latents.safetensors` if made by this VAE, else encoded and saved"
+    "The latent posteriors of `x`, from `out/latents.safetensors` if made by this VAE, else encoded and saved (by the first process)"
     path, vae_id = Path(out)/'latents.safetensors', _sha(Path(out)/'vae.safetensors')
     if path.exists():
         try:
@@ -364,11 +422,11 @@ def latent_cache(vae:VAE,       # the VAE
             if meta.get('vae') == vae_id and len(ts['mu']) == len(x): return ts['mu'], ts['logvar']
         except (CheckpointError, KeyError): pass  # a bad cache is rebuilt, not trusted
     mu, logvar = lat if lat is not None else encode_dataset(vae, x, progress=progress)
-    save_tensors(dict(mu=mu, logvar=logvar), path, metadata={'vae': vae_id})
+    if world()[0] == 0: save_tensors(dict(mu=mu, logvar=logvar), path, metadata={'vae': vae_id})
     return mu, logvar
 
-# %% ../nbs/06_training.ipynb #d634f8ad
-def unet_loss_fn(unet:UNet,       # the UNet
+# %% ../nbs/06_training.ipynb #048afe21
+def unet_loss_fn(net:nn.Module,   # the UNet (or the UNet in `DistributedDataParallel`)
                  vae:VAE,         # the VAE
                  x:Tensor,        # training images (N,1,28,28) in [-1,1]
                  y:Tensor,        # their labels (N,)
@@ -376,37 +434,40 @@ def unet_loss_fn(unet:UNet,       # the UNet
                  cfg:TrainConfig, # the training config
                  device,          # where the models are
                 ):
-    "The diffusion loss on a batch of indices: posteriors -> a scaled latent sample -> `diffusion_loss`"
-    sched = NoiseSchedule(cfg.schedule, cfg.n_steps).to(device)
-    scale = vae.latent_scale.to(device)
-    def loss_fn(ib, gen):
+    "The diffusion loss on a batch of indices (rows of a larger batch): posteriors -> a scaled latent sample -> `diffusion_loss`"
+    sched, scale = NoiseSchedule(cfg.schedule, cfg.n_steps).to(device), vae.latent_scale.to(device)
+    def loss_fn(ib, gen, rows=None):
         if lat is not None: mu, logvar = lat[0][ib].to(device), lat[1][ib].to(device)
         else:
             with torch.no_grad(): mu, logvar = vae.encode(x[ib].to(device))
-        z = (mu + (0.5*logvar).exp() * torch.randn(mu.shape, generator=gen).to(device)) * scale
-        return diffusion_loss(unet, z, y[ib].to(device), sched, prediction=cfg.prediction,
-                              min_snr_gamma=cfg.min_snr_gamma, p_uncond=cfg.p_uncond, generator=gen)
+        z = (mu + (0.5*logvar).exp() * _rows_randn(mu.shape[1:], gen, rows, len(ib)).to(device)) * scale
+        return diffusion_loss(net, z, y[ib].to(device), sched, prediction=cfg.prediction,
+                              min_snr_gamma=cfg.min_snr_gamma, p_uncond=cfg.p_uncond, generator=gen, rows=rows)
     return loss_fn
 
-def train_unet(cfg:TrainConfig, # the training config
-               out:Path,        # the run folder: the checkpoint `unet_state.safetensors` goes here
-               vae:VAE,         # the trained VAE, with its latent scale
-               x:Tensor,        # training images (N,1,28,28) in [-1,1]
-               y:Tensor,        # their labels (N,)
-               device,          # where to train
-               lat=None,        # cached (mu, logvar) of every training image, or None to encode each batch
-               progress=True,   # show progress bars
-               on_step=None,    # called as on_step(stage, step, loss) after every step
-               on_epoch=None,   # called as on_epoch(stage, epoch, model) after every epoch (the EMA model)
-              )->tuple[UNet, Trainer]: # the EMA UNet (eval mode), and the trainer (losses, seconds)
-    "Train the diffusion UNet with EMA on the VAE's latents, or resume its training from the checkpoint in `out`"
+# %% ../nbs/06_training.ipynb #94e103cb
+def unet_trainer(cfg:TrainConfig, # the training config
+                 vae:VAE,         # the trained VAE, with its latent scale
+                 x:Tensor,        # training images (N,1,28,28) in [-1,1]
+                 y:Tensor,        # their labels (N,)
+                 device,          # where to train
+                 lat=None,        # cached (mu, logvar) of every training image, or None to encode each batch
+                 ckpt=None,       # the checkpoint file
+                 ckpt_seconds=300, # checkpoint within an epoch this often
+                )->Trainer:
+    "A `Trainer` for the UNet stage: a new UNet (seeded), its EMA copy, AdamW, the diffusion loss"
     torch.manual_seed(cfg.seed + 1)
     unet = UNet(UNetConfig.preset(cfg.unet)).to(device)
     ema = copy.deepcopy(unet).requires_grad_(False)
     opt = torch.optim.AdamW(unet.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
-    t = Trainer(unet, opt, unet_loss_fn(unet, vae, x, y, lat, cfg, device), len(y), cfg, 'unet',
-                Path(out)/'unet_state.safetensors', ema).fit(progress, on_step, on_epoch)
-    return ema.eval(), t
+    return Trainer(unet, opt, unet_loss_fn(_ddp(unet), vae, x, y, lat, cfg, device), len(y), cfg, 'unet', ckpt, ema, ckpt_seconds)
+
+def train_unet(cfg:TrainConfig, out:Path, vae:VAE, x:Tensor, y:Tensor, device, # as for `unet_trainer`; out: the run folder
+               lat=None, progress=True, on_step=None, on_epoch=None, ckpt_seconds=300,
+              )->tuple[UNet, Trainer]: # the EMA UNet (eval mode), and the trainer (losses, seconds)
+    "Train the diffusion UNet with EMA on the VAE's latents, or resume its training from the checkpoint in `out`"
+    t = unet_trainer(cfg, vae, x, y, device, lat, Path(out)/'unet_state.safetensors', ckpt_seconds).fit(progress, on_step, on_epoch)
+    return t.ema.eval(), t
 
 # %% ../nbs/06_training.ipynb #005a5d3c
 def _check_run_folder(out:Path, resume:bool):
@@ -418,15 +479,19 @@ def _check_run_folder(out:Path, resume:bool):
     if not resume and has_run:
         raise CheckpointError(f'{out} already holds a training run; pass resume=True (--resume) to continue it, or choose a new folder')
 
-def _vae_stage(cfg:TrainConfig, out:Path, x:Tensor, device, progress, on_step, on_epoch)->tuple[VAE, tuple|None]:
+def _vae_stage(cfg:TrainConfig, out:Path, x:Tensor, device, progress, on_step, on_epoch, ckpt_seconds)->tuple[VAE, tuple|None]:
     "The trained VAE with its latent scale (trained now, or read back), and the set's posteriors if they were just encoded"
     if (out/'vae.safetensors').exists(): return load_weights(VAE(chs=cfg.vae_chs), out/'vae.safetensors').to(device).eval(), None
-    vae, lat = train_vae(cfg, out, x, device, progress, on_step, on_epoch)[0], None
+    vae, lat = train_vae(cfg, out, x, device, progress, on_step, on_epoch, ckpt_seconds)[0], None
     if cfg.scale_latents:
         lat = encode_dataset(vae, x, progress=progress)  # kept for the latent cache: the set is encoded once
         vae.latent_scale.fill_(latent_scale_of(reparameterize(*lat, torch.Generator().manual_seed(cfg.seed))))
-    save_tensors(vae.state_dict(), out/'vae.safetensors')
+    if world()[0] == 0: save_tensors(vae.state_dict(), out/'vae.safetensors')
     return vae, lat
+
+def _barrier():
+    "Wait until every process of the run gets here (in a plain run, nothing to wait for)"
+    if world()[1] > 1: dist.barrier()
 
 # %% ../nbs/06_training.ipynb #42c68d94
 def train(cfg:TrainConfig,    # the training config
@@ -436,20 +501,22 @@ def train(cfg:TrainConfig,    # the training config
           progress:bool=True, # show progress bars
           on_step=None,       # called as on_step(stage, step, loss) after every step
           on_epoch=None,      # called as on_epoch(stage, epoch, model) after every epoch (the EMA model for the UNet)
-         )->dict:             # a summary: steps, final loss, seconds per stage, device
+          ckpt_seconds:float|None=300, # also checkpoint within an epoch, this often
+         )->dict:             # a summary: steps, final loss, seconds per stage, device, processes
     "Train the VAE then the diffusion UNet into folder `out`, and write the model folder there"
-    out, device = Path(out), default_device(device)
-    _check_run_folder(out, resume)
-    save_json(asdict(cfg), out/'train_config.json')
+    out, device, first = Path(out), default_device(device), world()[0] == 0
+    _check_run_folder(out, resume); _barrier()  # every process has looked before the first one writes
+    if first: save_json(asdict(cfg), out/'train_config.json')
     x, y = _data(cfg)
     t0 = time.time()
-    vae, lat = _vae_stage(cfg, out, x, device, progress, on_step, on_epoch)
+    vae, lat = _vae_stage(cfg, out, x, device, progress and first, on_step, on_epoch, ckpt_seconds); _barrier()
     t_vae = time.time() - t0
-    lat = latent_cache(vae, x, out, progress, lat) if cfg.latent_cache else None
-    ema, t = train_unet(cfg, out, vae, x, y, device, lat, progress, on_step, on_epoch)
-    save_model(out, vae, ema, cfg.diffusion, cfg.sampling, train=asdict(cfg))
+    lat = latent_cache(vae, x, out, progress and first, lat) if cfg.latent_cache else None
+    ema, t = train_unet(cfg, out, vae, x, y, device, lat, progress, on_step, on_epoch, ckpt_seconds)
+    if first: save_model(out, vae, ema, cfg.diffusion, cfg.sampling, train=asdict(cfg))
+    _barrier()
     return dict(out=str(out), steps=t.step, final_loss=sum(t.losses[-50:])/max(1, len(t.losses[-50:])), seconds=time.time() - t0,
-                vae_seconds=t_vae, unet_seconds=t.seconds, device=str(device), threads=torch.get_num_threads())
+                vae_seconds=t_vae, unet_seconds=t.seconds, device=str(device), threads=torch.get_num_threads(), processes=world()[1])
 
 # %% ../nbs/06_training.ipynb #6135de5b
 def plot_losses(losses:list,   # loss per step
@@ -499,33 +566,64 @@ def epoch_previews(cfg:TrainConfig,   # the run's config (its sampler settings a
         plt.close(ax.figure)
     return on_epoch
 
-# %% ../nbs/06_training.ipynb #b762e616
+# %% ../nbs/06_training.ipynb #4e054673
 def _train_config(preset, epochs, vae_epochs, bs, lr, seed)->TrainConfig:
     "The config `fmsd_train`'s options ask for"
     changes = dict(epochs=epochs, vae_epochs=vae_epochs, bs=bs, lr=lr, seed=seed)
     return TrainConfig.preset(preset, **{k: v for k, v in changes.items() if v is not None})
 
-# %% ../nbs/06_training.ipynb #f7273d25
+def _check_processes(cfg:TrainConfig, n:int):
+    "Every process takes an equal part of every batch: the batch sizes must divide by the number of processes"
+    for k in ('bs', 'vae_bs'):
+        if getattr(cfg, k) % n: raise ValueError(f'{k} {getattr(cfg, k)} is not divisible by the {n} processes: each takes an equal part of every batch')
+
+# %% ../nbs/06_training.ipynb #6ce6ac0a
+def join_processes(device:str|None=None, # 'cpu' or 'cuda' (default: CUDA when present)
+                   timeout:float=300,    # seconds to wait for the others (and for any collective operation)
+                  )->torch.device:       # this process's device
+    "In a run started by torchrun (WORLD_SIZE > 1), join the other processes: NCCL on GPUs, gloo on CPUs"
+    n, dev = int(os.environ.get('WORLD_SIZE', '1')), default_device(device)
+    if n == 1: return dev
+    rank, local = int(os.environ.get('RANK', -1)), int(os.environ.get('LOCAL_RANK', 0))
+    if dev.type == 'cuda': dev = torch.device('cuda', local); torch.cuda.set_device(dev)
+    where = f"{os.environ.get('MASTER_ADDR', '?')}:{os.environ.get('MASTER_PORT', '?')}"
+    try: dist.init_process_group('nccl' if dev.type == 'cuda' else 'gloo', timeout=datetime.timedelta(seconds=timeout))
+    except (RuntimeError, ValueError, OSError) as e:
+        raise ValueError(f'process {rank} of {n} could not reach the others at {where} within {timeout:g} s '
+                         f'({str(e).splitlines()[0][:150]})') from None
+    return dev
+
+# %% ../nbs/06_training.ipynb #a2368fee
 @call_parse
 def fmsd_train(preset:str='fast',     # the recipe: 'fast' (CPU, ~30 min), 'reference' (the reference's, for GPUs) or 'tiny' (seconds)
                out:str=None,          # output folder for checkpoints and the final model (default: runs/<preset>)
                resume:store_true=False, # continue the run in --out where it stopped
                epochs:int=None,       # change the number of UNet epochs
                vae_epochs:int=None,   # change the number of VAE epochs
-               bs:int=None,           # change the UNet batch size
+               bs:int=None,           # change the UNet batch size (the whole batch, over all processes)
                lr:float=None,         # change the UNet peak learning rate
                seed:int=None,         # change the random seed
                device:str=None,       # 'cpu' or 'cuda' (default: CUDA when present)
+               ckpt_minutes:float=5., # also checkpoint within an epoch, this often
+               dist_timeout:float=300, # under torchrun: seconds to wait for the other processes
                quiet:store_true=False, # no progress bars
               ):
-    "Train a VAE and a class-conditional latent diffusion UNet on Fashion-MNIST"
-    with cli_errors('fmsd_train'):
-        cfg, dev = _train_config(preset, epochs, vae_epochs, bs, lr, seed), default_device(device)
+    "Train a VAE and a class-conditional latent diffusion UNet on Fashion-MNIST (under torchrun: on several processes)"
+    n, rank = int(os.environ.get('WORLD_SIZE', '1')), int(os.environ.get('RANK', '0'))
+    with cli_errors('fmsd_train', quiet=rank > 0):  # errors every process shares: the first one reports them
+        cfg = _train_config(preset, epochs, vae_epochs, bs, lr, seed); _check_processes(cfg, n)
         out = out or f'runs/{cfg.name}'
-        print(f'training preset {cfg.name!r} into {out} on {dev} ({torch.get_num_threads()} CPU threads)', flush=True)
-        res = train(cfg, out, resume=resume, device=dev, progress=not quiet, on_epoch=epoch_previews(cfg, out, 4, show=False))
-    print(f"done in {res['seconds']/60:.1f} min (VAE {res['vae_seconds']/60:.1f} min, UNet {res['unet_seconds']/60:.1f} min); "
-          f"model in {out}", flush=True)
+    with cli_errors('fmsd_train', quiet=lambda e: rank > 0 and isinstance(e, _StoppedTogether)):
+        try:
+            dev = join_processes(device, dist_timeout)
+            if rank == 0: print(f'training preset {cfg.name!r} into {out} on {dev}, {n} process{"es"[:2*(n > 1)]} '
+                                f'({torch.get_num_threads()} CPU threads each)', flush=True)
+            res = train(cfg, out, resume=resume, device=dev, progress=not quiet, on_epoch=epoch_previews(cfg, out, 4, show=False),
+                        ckpt_seconds=60*ckpt_minutes)
+        finally:
+            if dist.is_initialized(): dist.destroy_process_group()
+    if rank == 0: print(f"done in {res['seconds']/60:.1f} min (VAE {res['vae_seconds']/60:.1f} min, UNet {res['unet_seconds']/60:.1f} min); "
+                        f"model in {out}", flush=True)
 
 # %% ../nbs/06_training.ipynb #8aeedd88
 def _bench_trainer(cfg:TrainConfig, stage:str, x:Tensor, y:Tensor, device)->Trainer:
@@ -566,6 +664,40 @@ def bench_training(presets=('reference', 'fast'), # presets to compare; the firs
         for p in presets: res[(stage, p)] = dict(batch=ts[p].bs, images_per_s=sorted(speeds[p])[len(speeds[p])//2])
     return dict(machine=machine_info(), device=str(device), results=res, presets=list(presets))
 
+# %% ../nbs/06_training.ipynb #6904527f
+def _free_port()->int:
+    "A free TCP port on this machine"
+    with socket.socket() as s: s.bind(('127.0.0.1', 0)); return s.getsockname()[1]
+
+def _bench_worker(rank:int, n:int, port:int, preset:str, steps:int, n_images:int, q):
+    "One process of `bench_processes`: UNet training steps of `preset` in a gloo group of `n`; process 0 reports images/s"
+    torch.set_num_threads(max(1, (os.cpu_count() or 1) // n))
+    dist.init_process_group('gloo', init_method=f'tcp://127.0.0.1:{port}', rank=rank, world_size=n)
+    try:
+        cfg, cpu = TrainConfig.preset(preset), torch.device('cpu')
+        x, y = load_fashion_mnist('train'); x, y = x[:n_images], y[:n_images]
+        vae = VAE(chs=cfg.vae_chs)
+        t = unet_trainer(cfg, vae, x, y, cpu, encode_dataset(vae, x, progress=False) if cfg.latent_cache else None)
+        gen = torch.Generator().manual_seed(0)  # the same batches in every process
+        _timed_steps(t, 1, gen, cpu); ips = _timed_steps(t, steps, gen, cpu)
+        if rank == 0: q.put(ips)
+    finally: dist.destroy_process_group()
+_bench_worker.__module__ = 'fmsd_nb.training'  # the spawned processes import it by name (also when it is defined in this notebook)
+
+# %% ../nbs/06_training.ipynb #30d08b75
+def bench_processes(preset:str='fast',   # the preset whose UNet stage is timed
+                    nprocs=(1, 2),       # numbers of processes to compare
+                    steps:int=6,         # timed steps (after one warm-up step)
+                    n_images:int=2048,   # training images to draw batches from
+                   )->dict:
+    "UNet training throughput (images/s) of `preset` split over 1, 2, ... processes on this machine's CPUs"
+    res, ctx = {}, torch.multiprocessing.get_context('spawn')
+    for n in nprocs:
+        q = ctx.SimpleQueue()
+        torch.multiprocessing.spawn(_bench_worker, args=(n, _free_port(), preset, steps, n_images, q), nprocs=n)
+        res[n] = q.get()
+    return dict(machine=machine_info(), preset=preset, images_per_s=res)
+
 # %% ../nbs/06_training.ipynb #44ca747c
 def print_bench(b:dict, # what `bench_training` returned
                ):
@@ -578,3 +710,9 @@ def print_bench(b:dict, # what `bench_training` returned
         for stage in ('vae', 'unet'):
             ratio = b['results'][(stage, p)]['images_per_s'] / b['results'][(stage, base)]['images_per_s']
             print(f"ratio {stage} training throughput {p}/{base}: {ratio:.2f}x")
+
+def print_processes_bench(b:dict): # what `bench_processes` returned
+    "Images/s of the UNet stage with each number of processes, and the ratio to one"
+    one = b['images_per_s'][min(b['images_per_s'])]
+    for n, ips in b['images_per_s'].items():
+        print(f"unet {b['preset']}, {n} process{'es'[:2*(n > 1)]} (gloo, CPU): {ips:7.0f} images/s, {ips/one:.2f}x of one")

@@ -1,27 +1,31 @@
 #!/usr/bin/env python
-"""Run notebooks in place so that the docs pages carry their figures: python scripts/execute_nbs.py [nbs/05_training.ipynb ...]
+"""Run notebooks in place so that the docs pages carry their figures: python scripts/execute_nbs.py [--no-slow] [nbs/06_training.ipynb ...]
 
-Cells run as `nbdev_test` runs them: `#| eval: false` and flagged cells (`#| slow`) are skipped (their old outputs are
-cleared), a failing cell stops the run and nothing is written. Then run `nbdev_clean`."""
+Every cell runs as `nbdev_test --flags slow` runs it: cells marked `#| slow` run too (their figures are what the prose
+promises), `#| eval: false` cells never run (their outputs are cleared), and a failing cell stops the run with nothing
+written. `--no-slow` skips the slow cells and keeps their old outputs. Then run `nbdev_clean`."""
 import re, sys, time
 from pathlib import Path
 from execnb.nbio import read_nb, write_nb
 from execnb.shell import CaptureShell
 from fastcore.xtras import working_directory
 
-def _skip(cell, flags=('slow',)):
-    if cell.cell_type != 'code': return True
-    if 'nbdev_export(' in cell.source: return True
-    ds = re.findall(r'^\s*#\|\s*(.+?)\s*$', cell.source, re.M)
-    if any(re.fullmatch(r'eval:\s*false', d, re.I) for d in ds) or any(d in flags for d in ds):
-        cell.outputs = []; return True
-    return False
+def _directives(cell)->list[str]: return re.findall(r'^\s*#\|\s*(.+?)\s*$', cell.source, re.M)
 
-def run(fn:Path):
+def _skip(cell, skip_flags=()):
+    "Whether `cell` is not run: markdown, the export cell, `eval: false` (outputs cleared), or a skipped flag (outputs kept)"
+    if cell.cell_type != 'code' or 'nbdev_export(' in cell.source: return True
+    ds = _directives(cell)
+    if any(re.fullmatch(r'eval:\s*false', d, re.I) for d in ds): cell.outputs = []; return True
+    return any(d in skip_flags for d in ds)
+
+def run(fn:Path, skip_flags=()):
     nb, t0 = read_nb(fn), time.time()
-    with working_directory(fn.parent): CaptureShell(fn).run_all(nb, exc_stop=True, preproc=_skip)
+    with working_directory(fn.parent): CaptureShell(fn).run_all(nb, exc_stop=True, preproc=lambda c: _skip(c, skip_flags))
     write_nb(nb, fn)
     print(f'{fn}: {time.time() - t0:.0f} s', flush=True)
 
 if __name__ == '__main__':
-    for f in sys.argv[1:] or sorted(Path('nbs').glob('*.ipynb')): run(Path(f))
+    args = sys.argv[1:]
+    flags = ('slow',) if '--no-slow' in args else ()
+    for f in [a for a in args if not a.startswith('--')] or sorted(Path('nbs').glob('*.ipynb')): run(Path(f), flags)
