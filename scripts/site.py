@@ -16,6 +16,10 @@ writes `_proc/`, then nbconvert turns each processed notebook into a page (templ
 - math typeset by MathJax, installed from npm (package.json) and served by the site itself: no page loads anything
   from another host.
 
+Both ways it adds the demo page, demo.html: the model generating images in the reader's browser (nbs/10_browser.ipynb).
+Its scripts are nbs/demo/; its model files are exported from the shipped weights at build time (fmsd_nb.browser, which
+needs the dev dependencies onnx and onnxruntime) into demo/model/; onnxruntime-web, pinned in package.json, runs them.
+
 `serve` builds the site, then serves it on http://127.0.0.1:PORT. tests/test_docs.py builds it with `build(...,
 use_quarto=False)` and opens every page in a browser."""
 import argparse, functools, html, http.server, json, os, posixpath, re, shutil, subprocess, sys
@@ -30,6 +34,11 @@ DOCS = ROOT/'_docs'
 # MathJax 3 in one self-contained file: TeX input, SVG output (no font files) and every TeX extension built in, so that
 # it never fetches a component or a font from anywhere
 MATHJAX_SRC, MATHJAX_DST = 'node_modules/mathjax/es5/tex-svg-full.js', 'site_libs/mathjax/tex-svg-full.js'
+# the demo page: its scripts and styles (taught in nbs/10_browser.ipynb), and onnxruntime-web's WebAssembly build (the
+# ES module, the loader it imports, the binary) from npm, served by the site itself
+DEMO_PAGE, DEMO_SRC = 'demo.html', NBS/'demo'
+ORT_SRC, ORT_DST = 'node_modules/onnxruntime-web', 'site_libs/onnxruntime-web'
+ORT_FILES = ('dist/ort.wasm.min.mjs', 'dist/ort-wasm-simd-threaded.mjs', 'dist/ort-wasm-simd-threaded.wasm')
 
 
 # ------------------------------------------------------------------------------------------------ the notebooks
@@ -74,8 +83,12 @@ def process_notebooks():
     # `pip install -e .[dev]` with whatever pip is on PATH: call nbdev's step itself, in a process of its own
     # (it starts worker processes, and runs the notebooks' exported code). This checkout's package comes first on the
     # path, so that show_doc and nbdev's links to symbols (its _modidx.py) are this checkout's, whatever is installed.
-    env = {**os.environ, 'PYTHONPATH': os.pathsep.join(filter(None, [str(ROOT), os.environ.get('PYTHONPATH')]))}
-    subprocess.run([sys.executable, '-c', 'from nbdev.serve import proc_nbs; proc_nbs()'], cwd=ROOT, env=env, check=True)
+    subprocess.run([sys.executable, '-c', 'from nbdev.serve import proc_nbs; proc_nbs()'], cwd=ROOT, env=_env(), check=True)
+
+
+def _env() -> dict:
+    "The environment for a Python process that imports this checkout's package, whatever is installed"
+    return {**os.environ, 'PYTHONPATH': os.pathsep.join(filter(None, [str(ROOT), os.environ.get('PYTHONPATH')]))}
 
 
 # ------------------------------------------------------------------------------------------------ the sidebar
@@ -259,10 +272,10 @@ def _bin(name: str) -> str:
 
 def ensure_npm_deps():
     "Install the npm packages of package.json (package-lock.json's versions) unless node_modules has them"
-    if (ROOT/MATHJAX_SRC).exists(): return
+    if all((ROOT/f).exists() for f in (MATHJAX_SRC, *(f'{ORT_SRC}/{f}' for f in ORT_FILES))): return
     npm = shutil.which('npm')
-    if not npm: sys.exit('site.py: npm not found: install Node.js and npm (the site serves MathJax, an npm package)')
-    cmd = [npm, 'ci' if (ROOT/'package-lock.json').exists() else 'install', '--no-audit', '--no-fund']
+    if not npm: sys.exit('site.py: npm not found: install Node.js and npm (the site serves MathJax and onnxruntime-web, npm packages)')
+    cmd = [npm, 'ci' if (ROOT/'package-lock.json').exists() else 'install', '--no-audit', '--no-fund', '--ignore-scripts']
     subprocess.run(cmd, cwd=ROOT, check=True)
 
 
@@ -284,14 +297,18 @@ def _reset(out: Path):
     out.mkdir(parents=True)
 
 
+def site_css() -> str:
+    "The site's style sheet: site_assets/site.css and Pygments' colours for the code"
+    from pygments.formatters import HtmlFormatter
+    return (ASSETS/'site.css').read_text() + '\n/* Pygments */\n' + HtmlFormatter(style='friendly').get_style_defs('.highlight')
+
+
 def copy_static(out: Path):
     "The site's own files: styles, MathJax, and nbs/images/ and nbs/styles.css, as Quarto copies them"
-    from pygments.formatters import HtmlFormatter
     (out/'site_libs/mathjax').mkdir(parents=True)
     shutil.copy(ROOT/MATHJAX_SRC, out/MATHJAX_DST)
     shutil.copy(ROOT/'node_modules/mathjax/LICENSE', out/'site_libs/mathjax/LICENSE')
-    css = (ASSETS/'site.css').read_text() + '\n/* Pygments */\n' + HtmlFormatter(style='friendly').get_style_defs('.highlight')
-    (out/'site_libs/site.css').write_text(css)
+    (out/'site_libs/site.css').write_text(site_css())
     if (NBS/'images').is_dir(): shutil.copytree(NBS/'images', out/'images')
     if (NBS/'styles.css').exists(): shutil.copy(NBS/'styles.css', out/'styles.css')
     else: (out/'styles.css').write_text('')
@@ -321,11 +338,60 @@ def render_page(page: Page, all_pages: list, exp, settings: dict) -> str:
     return pandoc_ids(body)
 
 
+# ------------------------------------------------------------------------------------------------ the demo page
+
+def export_demo_model(folder: Path) -> dict:
+    "The demo's model files, exported from the shipped weights by fmsd_nb.browser into `folder`: file name -> bytes"
+    code = 'import json, sys; from fmsd_nb.browser import export_browser_model; print(json.dumps(export_browser_model(sys.argv[1])))'
+    r = subprocess.run([sys.executable, '-c', code, str(folder)], cwd=ROOT, env=_env(), capture_output=True, text=True)
+    if r.returncode:
+        sys.exit(f'site.py: exporting the demo page\'s model failed (it needs onnx and onnxruntime: pip install -e ".[dev]"):\n'
+                 f'{r.stderr.strip()[-3000:]}')
+    return json.loads(r.stdout.strip().splitlines()[-1])
+
+
+_SAMPLERS = {'dpmpp': 'DPM-Solver++(2M)', 'ddim': 'DDIM', 'ddpm': 'DDPM'}
+_SPACINGS = {'logsnr': 'evenly spaced in log-SNR', 'trailing': 'evenly spaced in t'}
+
+
+def describe_sampling(config: dict) -> str:
+    "The sampler settings of model.json in words"
+    s, gi = config['sampling'], config['sampling'].get('guidance_interval')
+    guidance = f"classifier-free guidance {s['guidance']:g}" + (f' from t = {gi[0]} to {gi[1]}' if gi else '')
+    return (f"{_SAMPLERS.get(s['sampler'], s['sampler'])} in {s['steps']} steps, timesteps {_SPACINGS.get(s['spacing'], s['spacing'])}, "
+            f"{guidance}, on a UNet that predicts {config['diffusion']['prediction']}")
+
+
+def build_demo(out: Path, all_pages: list, settings: dict):
+    "demo.html, its scripts (nbs/demo/), onnxruntime-web (npm) and the model exported from the shipped weights, in `out`"
+    from jinja2 import Template
+    (out/'demo').mkdir(parents=True, exist_ok=True)
+    for f in DEMO_SRC.iterdir():
+        if f.suffix in ('.js', '.css'): shutil.copy(f, out/'demo'/f.name)
+    sizes = export_demo_model(out/'demo'/'model')
+    (out/ORT_DST).mkdir(parents=True, exist_ok=True)
+    for f in ORT_FILES: shutil.copy(ROOT/ORT_SRC/f, out/ORT_DST/Path(f).name)
+    if not (out/'site_libs/site.css').exists(): (out/'site_libs/site.css').write_text(site_css())  # (a Quarto build)
+    config = json.loads((out/'demo/model/model.json').read_text())
+    by_rel = {p.rel: p for p in all_pages}
+    page = Template((ASSETS/'demo.html.j2').read_text()).render(
+        settings, root='', title='Generate in your browser', sidebar=sidebar_html(sidebar_entries(), by_rel, None, ''),
+        description='Fashion-MNIST images from the latent diffusion model, computed on this page: no server, nothing to install.',
+        classes=config['classes'], sampling=describe_sampling(config), model_mb=f'{sum(sizes.values())/1e6:.2f}',
+        ort_version=json.loads((ROOT/ORT_SRC/'package.json').read_text())['version'], chapter=by_rel.get('10_browser.ipynb'))
+    (out/DEMO_PAGE).write_text(page, encoding='utf-8')
+    print(f'site.py: {DEMO_PAGE}, model files {sizes} ({sum(sizes.values())/1e6:.2f} MB)')
+
+
+# ------------------------------------------------------------------------------------------------ building the site
+
 def build(out=DOCS, use_quarto=None) -> Path:
     "Build the site into `out` and return its folder: with Quarto (`nbdev_docs`, into settings.ini's doc_path) if it is installed"
     if use_quarto is None: use_quarto = bool(shutil.which('quarto'))
     if use_quarto:
         subprocess.run([_bin('nbdev_docs')], cwd=ROOT, check=True)
+        ensure_npm_deps()
+        build_demo(DOCS, pages(), site_settings())
         return DOCS
     out = Path(out)
     ensure_npm_deps()
@@ -338,7 +404,8 @@ def build(out=DOCS, use_quarto=None) -> Path:
         if p.rel not in listed: print(f'site.py: {p.rel} is not in nbs/sidebar.yml: its page has no link', file=sys.stderr)
         (out/p.html).parent.mkdir(parents=True, exist_ok=True)
         (out/p.html).write_text(render_page(p, all_pages, exp, settings), encoding='utf-8')
-    print(f'site.py: {len(all_pages)} pages in {out}')
+    build_demo(out, all_pages, settings)
+    print(f'site.py: {len(all_pages)} pages and {DEMO_PAGE} in {out}')
     return out
 
 
