@@ -18,8 +18,8 @@ from .vae import VAE, load_vae
 from .unet import UNet, UNetConfig
 
 # %% auto #0
-__all__ = ['PREDICTIONS', 'SPACINGS', 'SAMPLERS', 'linear_betas', 'cosine_betas', 'NoiseSchedule', 'q_sample', 'v_target',
-           'eps_and_x0', 'diffusion_loss', 'sampling_timesteps', 'guided_output', 'ddpm_step', 'ddim_step',
+__all__ = ['PREDICTIONS', 'T_DISTS', 'SPACINGS', 'SAMPLERS', 'linear_betas', 'cosine_betas', 'NoiseSchedule', 'q_sample',
+           'v_target', 'eps_and_x0', 'diffusion_loss', 'sampling_timesteps', 'guided_output', 'ddpm_step', 'ddim_step',
            'dpmpp_2m_step', 'ddpm_sampler', 'ddim_sampler', 'dpmpp_sampler', 'SamplerSettings', 'sample', 'save_model',
            'load_model']
 
@@ -115,10 +115,18 @@ def eps_and_x0(out:Tensor,              # the model's output
     return eps, x0
 
 # %% ../nbs/05_diffusion.ipynb #322e0242
-def _check_loss_args(prediction, p_uncond, min_snr_gamma):
+T_DISTS = ('uniform', 'logit_normal')
+
+def _check_loss_args(prediction, p_uncond, min_snr_gamma, t_dist='uniform'):
     _check_prediction(prediction)
+    if t_dist not in T_DISTS: raise ValueError(f"t_dist must be one of {', '.join(T_DISTS)}, not {t_dist!r}")
     if not 0 <= p_uncond <= 1: raise ValueError(f'p_uncond must be in [0, 1], not {p_uncond}')
     if min_snr_gamma is not None and not min_snr_gamma > 0: raise ValueError(f'min_snr_gamma must be > 0 or None, not {min_snr_gamma}')
+
+def _draw_t(t_dist:str, n_steps:int, n:int, generator)->Tensor:
+    "`n` training timesteps: uniform over 0..n_steps-1, or logit-normal (more of them in the middle, fewer at the ends)"
+    if t_dist == 'uniform': return torch.randint(0, n_steps, (n,), generator=generator)
+    return (torch.sigmoid(torch.randn(n, generator=generator))*n_steps).long().clamp(0, n_steps - 1)
 
 # %% ../nbs/05_diffusion.ipynb #daf105ea
 def diffusion_loss(model:nn.Module,          # called as model(x_t, t, labels)
@@ -130,12 +138,13 @@ def diffusion_loss(model:nn.Module,          # called as model(x_t, t, labels)
                    p_uncond:float=0.0,        # probability of replacing a label by the null label N_CLASSES
                    generator:torch.Generator|None=None, # CPU generator for t, noise and label drops
                    rows:tuple|None=None,      # (start, total): x0 is rows start.. of a batch of `total` (None: the whole batch)
+                   t_dist:str='uniform',      # how timesteps are drawn: 'uniform', or 'logit_normal' (t/T = sigmoid of a standard normal)
                   )->Tensor:                  # the scalar loss
-    "The denoising loss of `model` on a batch, at uniformly drawn timesteps"
-    _check_loss_args(prediction, p_uncond, min_snr_gamma)
+    "The denoising loss of `model` on a batch, at randomly drawn timesteps"
+    _check_loss_args(prediction, p_uncond, min_snr_gamma, t_dist)
     (start, total), dev = rows or (0, len(x0)), x0.device
     r = slice(start, start + len(x0))  # the randomness is drawn for the whole batch, then these rows taken
-    t = torch.randint(0, sched.n_steps, (total,), generator=generator)[r].to(dev)
+    t = _draw_t(t_dist, sched.n_steps, total, generator)[r].to(dev)
     noise = torch.randn((total, *x0.shape[1:]), generator=generator, dtype=x0.dtype)[r].to(dev)
     if p_uncond > 0: labels = labels.masked_fill(torch.rand(total, generator=generator)[r].to(dev) < p_uncond, N_CLASSES)
     target = noise if prediction == 'eps' else v_target(sched, x0, t, noise)
@@ -298,6 +307,7 @@ def _check_settings(s):
     if not s.guidance >= 0: raise ValueError(f'guidance must be >= 0 (0: unconditional, 1: conditional, >1: stronger), not {s.guidance}')
     if not 0 <= s.eta <= 1: raise ValueError(f'eta must be in [0, 1] (0: deterministic DDIM, 1: DDPM-like), not {s.eta}')
     if s.clamp_x0 is not None and not s.clamp_x0 > 0: raise ValueError(f'clamp_x0 must be > 0 or None, not {s.clamp_x0}')
+    if s.guidance_schedule not in ('constant', 'linear'): raise ValueError(f"guidance_schedule must be 'constant' or 'linear', not {s.guidance_schedule!r}")
 
 # %% ../nbs/05_diffusion.ipynb #9658fe3c
 @dataclass(frozen=True)
@@ -310,14 +320,18 @@ class SamplerSettings:
     guidance_interval:tuple|None=(100, 900) # guide only at t_lo <= t <= t_hi, elsewhere w = 1 (None or 'all': everywhere)
     eta:float=0.0                       # DDIM's eta in [0, 1] (0: deterministic); only the 'ddim' sampler has one
     clamp_x0:float|None=None            # clamp the predicted clean latent to [-c, c] at every step (the reference: 1)
+    guidance_schedule:str='constant'    # the weight inside the interval: 'constant', or 'linear' (rising as the noise falls, same mean)
     def __post_init__(self): _check_settings(self)
     def replace(self, **changes)->SamplerSettings:
         "A copy with `changes`, leaving out those that are None (not given)"
         return dataclasses.replace(self, **{k: v for k, v in changes.items() if v is not None})
-    def weight_at(self, t:int)->float:
-        "The guidance weight at timestep `t`"
+    def weight_at(self, t:int, n_steps:int=1000)->float:
+        "The guidance weight at timestep `t` of `n_steps`"
         gi = self.guidance_interval
-        return self.guidance if gi is None or gi[0] <= t <= gi[1] else 1.0
+        if gi is not None and not gi[0] <= t <= gi[1]: return 1.0
+        if self.guidance_schedule == 'constant': return self.guidance
+        lo, hi = gi or (0, n_steps - 1)  # 'linear': from 1 at hi to 2w-1 at lo, mean w (Wang et al. 2024)
+        return 1 + (self.guidance - 1)*2*(hi - t)/max(1, hi - lo)
 
 # %% ../nbs/05_diffusion.ipynb #06892319
 def _check_sample_args(labels, sched, s, prediction, shape, x_init, noise, strength, generator)->Tensor:
@@ -365,7 +379,7 @@ def sample(model:nn.Module,            # called as model(x, t, labels), predicti
     labels, ts = labels.to(dev), sampling_timesteps(s.steps, sched.n_steps, s.spacing, sched)[s.steps - n:]
     x = (noise if noise is not None else torch.randn((len(labels), *shape), generator=generator)).to(dev)
     if x_init is not None: x = q_sample(sched, x_init.to(dev), ts[0], x)
-    def denoise(x, t): return eps_and_x0(guided_output(model, x, t, labels, s.weight_at(t)), x, sched.alpha_bar(t), prediction, s.clamp_x0)
+    def denoise(x, t): return eps_and_x0(guided_output(model, x, t, labels, s.weight_at(t, sched.n_steps)), x, sched.alpha_bar(t), prediction, s.clamp_x0)
     pairs = list(zip(ts, ts[1:] + [-1]))
     extra = dict(eta=s.eta) if s.sampler == 'ddim' else {}
     return SAMPLERS[s.sampler](denoise, x, progress_bar(pairs, leave=False) if progress else pairs, sched, generator, callback, **extra)

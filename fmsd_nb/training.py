@@ -22,8 +22,8 @@ from .core import (default_device, machine_info, CheckpointError, Interrupted, c
                           save_json, save_tensors, load_tensors, load_weights)
 from .data import load_fashion_mnist, Batches, show_images, N_CLASSES
 from .vae import VAE, vae_loss, reparameterize, latent_scale_of
-from .unet import UNet, UNetConfig, UNET_PRESETS
-from .diffusion import NoiseSchedule, PREDICTIONS, diffusion_loss, SamplerSettings, sample, save_model, load_model
+from .unet import UNet, UNetConfig, UNET_PRESETS, CLASS_CONDS
+from .diffusion import NoiseSchedule, PREDICTIONS, T_DISTS, diffusion_loss, SamplerSettings, sample, save_model, load_model
 
 # %% auto #0
 __all__ = ['TRAIN_PRESETS', 'TrainConfig', 'lr_at', 'ema_update', 'save_train_state', 'load_train_state', 'world', 'Trainer',
@@ -34,7 +34,7 @@ __all__ = ['TRAIN_PRESETS', 'TrainConfig', 'lr_at', 'ema_update', 'save_train_st
 # %% ../nbs/06_training.ipynb #c5b7e595
 def _check_train_config(c):
     "Refuse a training config that cannot run, saying what is allowed"
-    c.vae_chs = tuple(c.vae_chs)
+    c.vae_chs, c.vae_dec_chs = tuple(c.vae_chs), tuple(c.vae_dec_chs) if c.vae_dec_chs else None
     if isinstance(c.sampling, dict): c.sampling = SamplerSettings(**c.sampling)
     for k in ('vae_epochs', 'vae_bs', 'epochs', 'bs', 'n_steps'):
         if not isinstance(getattr(c, k), int) or getattr(c, k) < 1: raise ValueError(f'{k} must be an integer of at least 1, not {getattr(c, k)!r}')
@@ -43,7 +43,8 @@ def _check_train_config(c):
     for k in ('vae_sched', 'sched'):
         if getattr(c, k) not in ('onecycle', 'const'): raise ValueError(f"{k} must be 'onecycle' or 'const', not {getattr(c, k)!r}")
     if c.unet not in UNET_PRESETS: raise ValueError(f"unknown UNet preset {c.unet!r}; choose one of {', '.join(UNET_PRESETS)}")
-    if c.prediction not in PREDICTIONS: raise ValueError(f"prediction must be one of {', '.join(PREDICTIONS)}, not {c.prediction!r}")
+    for k, allowed in (('prediction', PREDICTIONS), ('t_dist', T_DISTS), ('class_cond', CLASS_CONDS)):
+        if getattr(c, k) not in allowed: raise ValueError(f"{k} must be one of {', '.join(allowed)}, not {getattr(c, k)!r}")
     if not 0 <= c.p_uncond <= 1: raise ValueError(f'p_uncond must be in [0, 1], not {c.p_uncond}')
     if c.n_train is not None and c.n_train < 1: raise ValueError(f'n_train must be at least 1 or None, not {c.n_train}')
 
@@ -57,6 +58,7 @@ class _VAEStage:
     vae_lr: float = 2e-3           # VAE peak learning rate (Adam)
     vae_sched: str = 'onecycle'    # 'onecycle' (warm-up then cosine decay) or 'const'
     vae_beta: float = 1e-4         # weight of the KL term
+    vae_dec_chs: tuple|None = None # other decoder widths (None: the encoder's, mirrored)
     latent_cache: bool = True      # encode the training set once (else re-encode every batch, as the reference)
     scale_latents: bool = True     # scale latents to unit variance (latent diffusion's scale factor)
 
@@ -66,6 +68,7 @@ class TrainConfig(_VAEStage):
     "Every choice of a training run: the VAE stage (see `_VAEStage`), the UNet and its diffusion process, sampling"
     name: str = 'fast'             # the preset this config started from
     unet: str = 'fast'             # UNet preset name (`UNetConfig.preset`)
+    class_cond: str = 'attn'       # how the UNet reads the class (`UNetConfig.class_cond`)
     epochs: int = 8                # UNet training epochs
     bs: int = 256                  # UNet batch size
     lr: float = 1e-3               # UNet peak learning rate (AdamW)
@@ -78,6 +81,7 @@ class TrainConfig(_VAEStage):
     schedule: str = 'linear'       # noise schedule: 'linear' or 'cosine'
     prediction: str = 'v'          # what the UNet predicts: 'eps' or 'v'
     min_snr_gamma: float|None = 5.0 # Min-SNR-gamma loss weighting (None: plain MSE)
+    t_dist: str = 'uniform'        # how training timesteps are drawn: 'uniform' or 'logit_normal'
     p_uncond: float = 0.1          # label dropout for classifier-free guidance
     sampling: SamplerSettings = field(default_factory=SamplerSettings) # for previews, and the model's default
     n_train: int|None = None       # use only the first n training images (None: all 60,000)
@@ -119,6 +123,8 @@ def from_dict(cls:TrainConfig, d:dict)->TrainConfig: # `asdict(cfg)`, as JSON ke
 # %% ../nbs/06_training.ipynb #62cf5b4e
 @patch(as_prop=True)
 def diffusion(self:TrainConfig)->dict: return dict(schedule=self.schedule, n_steps=self.n_steps, prediction=self.prediction)
+
+def _new_vae(cfg:TrainConfig)->VAE: return VAE(chs=cfg.vae_chs, dec_chs=cfg.vae_dec_chs)  # untrained, as cfg asks
 
 def _data(cfg:TrainConfig)->tuple[Tensor, Tensor]:
     "The training images and labels `cfg` asks for"
@@ -384,7 +390,7 @@ def train_vae(cfg:TrainConfig, # the training config
              )->tuple[VAE, Trainer]: # the trained VAE (eval mode, latent scale still 1), and its trainer (losses, seconds)
     "Train the VAE, or resume its training from the checkpoint in `out`"
     torch.manual_seed(cfg.seed)
-    vae = VAE(chs=cfg.vae_chs).to(device)
+    vae = _new_vae(cfg).to(device)
     t = Trainer(vae, torch.optim.Adam(vae.parameters(), lr=cfg.vae_lr), vae_loss_fn(vae, x, cfg, device), len(x), cfg,
                 'vae', Path(out)/'vae_state.safetensors', ckpt_seconds=ckpt_seconds).fit(progress, on_step, on_epoch)
     return vae.eval(), t
@@ -442,7 +448,7 @@ def unet_loss_fn(net:nn.Module,   # the UNet (or the UNet in `DistributedDataPar
             with torch.no_grad(): mu, logvar = vae.encode(x[ib].to(device))
         z = (mu + (0.5*logvar).exp() * _rows_randn(mu.shape[1:], gen, rows, len(ib)).to(device)) * scale
         return diffusion_loss(net, z, y[ib].to(device), sched, prediction=cfg.prediction,
-                              min_snr_gamma=cfg.min_snr_gamma, p_uncond=cfg.p_uncond, generator=gen, rows=rows)
+                              min_snr_gamma=cfg.min_snr_gamma, p_uncond=cfg.p_uncond, generator=gen, rows=rows, t_dist=cfg.t_dist)
     return loss_fn
 
 # %% ../nbs/06_training.ipynb #94e103cb
@@ -457,7 +463,7 @@ def unet_trainer(cfg:TrainConfig, # the training config
                 )->Trainer:
     "A `Trainer` for the UNet stage: a new UNet (seeded), its EMA copy, AdamW, the diffusion loss"
     torch.manual_seed(cfg.seed + 1)
-    unet = UNet(UNetConfig.preset(cfg.unet)).to(device)
+    unet = UNet(UNetConfig.preset(cfg.unet, class_cond=cfg.class_cond)).to(device)
     ema = copy.deepcopy(unet).requires_grad_(False)
     opt = torch.optim.AdamW(unet.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
     return Trainer(unet, opt, unet_loss_fn(_ddp(unet), vae, x, y, lat, cfg, device), len(y), cfg, 'unet', ckpt, ema, ckpt_seconds)
@@ -481,7 +487,7 @@ def _check_run_folder(out:Path, resume:bool):
 
 def _vae_stage(cfg:TrainConfig, out:Path, x:Tensor, device, progress, on_step, on_epoch, ckpt_seconds)->tuple[VAE, tuple|None]:
     "The trained VAE with its latent scale (trained now, or read back), and the set's posteriors if they were just encoded"
-    if (out/'vae.safetensors').exists(): return load_weights(VAE(chs=cfg.vae_chs), out/'vae.safetensors').to(device).eval(), None
+    if (out/'vae.safetensors').exists(): return load_weights(_new_vae(cfg), out/'vae.safetensors').to(device).eval(), None
     vae, lat = train_vae(cfg, out, x, device, progress, on_step, on_epoch, ckpt_seconds)[0], None
     if cfg.scale_latents:
         lat = encode_dataset(vae, x, progress=progress)  # kept for the latent cache: the set is encoded once
@@ -557,7 +563,7 @@ def epoch_previews(cfg:TrainConfig,   # the run's config (its sampler settings a
     out = Path(out)
     def on_epoch(stage, epoch, model):
         if stage != 'unet': return
-        vae = load_weights(VAE(chs=cfg.vae_chs), out/'vae.safetensors').to(next(model.parameters()).device).eval()
+        vae = load_weights(_new_vae(cfg), out/'vae.safetensors').to(next(model.parameters()).device).eval()
         ax = show_images(preview(vae, model, cfg, per_class), labels=torch.arange(N_CLASSES).repeat_interleave(per_class),
                          nrow=5*per_class, title=f'after UNet epoch {epoch + 1}', scale=0.6)
         if save:
@@ -629,9 +635,9 @@ def fmsd_train(preset:str='fast',     # the recipe: 'fast' (CPU, ~30 min), 'refe
 def _bench_trainer(cfg:TrainConfig, stage:str, x:Tensor, y:Tensor, device)->Trainer:
     "A `Trainer` for one stage of `cfg` on images `x`, to time its steps"
     torch.manual_seed(0)
-    vae = VAE(chs=cfg.vae_chs).to(device)
+    vae = _new_vae(cfg).to(device)
     if stage == 'vae': return Trainer(vae, torch.optim.Adam(vae.parameters(), lr=1e-4), vae_loss_fn(vae, x, cfg, device), len(x), cfg, 'vae')
-    unet = UNet(UNetConfig.preset(cfg.unet)).to(device)
+    unet = UNet(UNetConfig.preset(cfg.unet, class_cond=cfg.class_cond)).to(device)
     lat = encode_dataset(vae, x, progress=False) if cfg.latent_cache else None
     return Trainer(unet, torch.optim.AdamW(unet.parameters(), lr=1e-4), unet_loss_fn(unet, vae, x, y, lat, cfg, device), len(x), cfg,
                    'unet', ema=copy.deepcopy(unet).requires_grad_(False))
@@ -676,7 +682,7 @@ def _bench_worker(rank:int, n:int, port:int, preset:str, steps:int, n_images:int
     try:
         cfg, cpu = TrainConfig.preset(preset), torch.device('cpu')
         x, y = load_fashion_mnist('train'); x, y = x[:n_images], y[:n_images]
-        vae = VAE(chs=cfg.vae_chs)
+        vae = _new_vae(cfg)
         t = unet_trainer(cfg, vae, x, y, cpu, encode_dataset(vae, x, progress=False) if cfg.latent_cache else None)
         gen = torch.Generator().manual_seed(0)  # the same batches in every process
         _timed_steps(t, 1, gen, cpu); ips = _timed_steps(t, steps, gen, cpu)

@@ -14,7 +14,7 @@ from .core import pick_preset
 from .attention import CrossAttention, ClassContext, check_labels
 
 # %% auto #0
-__all__ = ['UNET_PRESETS', 'timestep_embedding', 'LatentResBlock', 'UNetConfig', 'UNet']
+__all__ = ['CLASS_CONDS', 'UNET_PRESETS', 'timestep_embedding', 'LatentResBlock', 'UNetConfig', 'UNet']
 
 # %% ../nbs/04_unet.ipynb #bec9d2de
 def timestep_embedding(t:Tensor|int|float,     # timesteps (B,), int or float (a scalar is one timestep)
@@ -29,6 +29,11 @@ def timestep_embedding(t:Tensor|int|float,     # timesteps (B,), int or float (a
     return F.pad(torch.cat([args.sin(), args.cos()], -1), (0, dim % 2))  # an odd dim gets a zero column
 
 # %% ../nbs/04_unet.ipynb #9b0a3021
+def _zero(m:nn.Module)->nn.Module:
+    "`m` with its weights and bias set to zero: it starts by adding nothing"
+    for p in m.parameters(): nn.init.zeros_(p)
+    return m
+
 class LatentResBlock(nn.Module):
     "Residual block: conv, timestep bias, cross-attention to the context, conv, plus the input"
     def __init__(self, in_ch:int,                 # channels in
@@ -36,19 +41,24 @@ class LatentResBlock(nn.Module):
                  t_dim:int,                   # size of the timestep embedding
                  ctx_dim:int,                 # width of a context token
                  n_heads:int=4,               # attention heads
-                 groups:int=8):               # GroupNorm groups
+                 groups:int=8,                # GroupNorm groups
+                 ada:bool=False):             # the embedding also scales and shifts the second GroupNorm (AdaGN)
         super().__init__()
         self.norm1, self.conv1 = nn.GroupNorm(groups, in_ch), nn.Conv2d(in_ch, out_ch, 3, padding=1)
         self.t_proj = nn.Sequential(nn.SiLU(), nn.Linear(t_dim, out_ch))
         self.attn = CrossAttention(out_ch, ctx_dim, n_heads, groups)
         self.norm2, self.conv2 = nn.GroupNorm(groups, out_ch), nn.Conv2d(out_ch, out_ch, 3, padding=1)
         self.skip = nn.Conv2d(in_ch, out_ch, 1) if in_ch != out_ch else nn.Identity()
+        self.ada = _zero(nn.Linear(t_dim, 2*out_ch)) if ada else None
     def forward(self, x:Tensor, temb:Tensor, ctx:Tensor)->Tensor: # (B,in_ch,H,W), (B,t_dim), (B,T,ctx_dim)
         h = self.conv1(F.silu(self.norm1(x))) + self.t_proj(temb)[:, :, None, None]
-        h = self.attn(h, ctx)
-        return self.conv2(F.silu(self.norm2(h))) + self.skip(x)
+        h = self.norm2(self.attn(h, ctx))
+        if self.ada is not None: scale, shift = self.ada(F.silu(temb))[:, :, None, None].chunk(2, 1); h = h*(1 + scale) + shift
+        return self.conv2(F.silu(h)) + self.skip(x)
 
 # %% ../nbs/04_unet.ipynb #34e25a19
+CLASS_CONDS = ('attn', 'attn+emb', 'attn+ada')
+
 def _check_unet_config(cfg):
     "Normalise lists to tuples, and refuse configs that cannot be built"
     cfg.mults, cfg.down = tuple(cfg.mults), tuple(bool(d) for d in cfg.down)
@@ -59,6 +69,7 @@ def _check_unet_config(cfg):
     for c in cfg.chs:
         if c % cfg.groups or c % cfg.n_heads:
             raise ValueError(f"level channels {c} must be divisible by groups={cfg.groups} and n_heads={cfg.n_heads}")
+    if cfg.class_cond not in CLASS_CONDS: raise ValueError(f"class_cond must be one of {', '.join(CLASS_CONDS)}, not {cfg.class_cond!r}")
 
 # %% ../nbs/04_unet.ipynb #39282d8a
 @dataclass
@@ -77,6 +88,7 @@ class UNetConfig:
     n_heads:int=4                     # attention heads
     groups:int=8                      # GroupNorm groups
     n_classes:int=10                  # classes; label n_classes is the null class
+    class_cond:str='attn'             # the class enters by 'attn' (cross-attention), also as an embedding 'attn+emb', and AdaGN 'attn+ada'
     def __post_init__(self): _check_unet_config(self)
     @property
     def chs(self)->tuple: return tuple(self.base * m for m in self.mults)   # channels per level
@@ -99,7 +111,7 @@ def preset(cls:UNetConfig, name:str, # 'reference', 'fast' or 'tiny'
 
 # %% ../nbs/04_unet.ipynb #8f2b99a1
 def _block(cfg:UNetConfig, i:int, o:int)->LatentResBlock:
-    return LatentResBlock(i, o, cfg.t_dim, cfg.ctx_dim, cfg.n_heads, cfg.groups)
+    return LatentResBlock(i, o, cfg.t_dim, cfg.ctx_dim, cfg.n_heads, cfg.groups, ada=cfg.class_cond == 'attn+ada')
 
 def _down_path(cfg:UNetConfig)->nn.ModuleList:
     "Per level: its blocks, then a stride-2 conv, a stride-1 conv, or nothing"
@@ -129,6 +141,7 @@ class UNet(nn.Module):
         self.cfg = cfg = UNetConfig.preset(cfg) if isinstance(cfg, str) else cfg
         self.time_mlp = nn.Sequential(nn.Linear(cfg.t_dim, cfg.t_dim), nn.SiLU(), nn.Linear(cfg.t_dim, cfg.t_dim))
         self.context = ClassContext(cfg.n_classes, cfg.n_ctx_tokens, cfg.ctx_dim)
+        self.class_emb = _zero(nn.Embedding(cfg.n_classes + 1, cfg.t_dim)) if cfg.class_cond != 'attn' else None
         self.conv_in = nn.Conv2d(cfg.in_ch, cfg.chs[0], 3, padding=1)
         self.downs = _down_path(cfg)
         self.mid = nn.ModuleList([_block(cfg, cfg.chs[-1], cfg.chs[-1]) for _ in range(cfg.mid_blocks)])
@@ -158,6 +171,7 @@ def forward(self:UNet, x:Tensor, # noisy latents (B,in_ch,H,W)
     "Predict the noise (or whatever target it was trained for) in x"
     t, labels = self._inputs(x, t, labels)
     temb, ctx = self.time_mlp(timestep_embedding(t, self.cfg.t_dim)), self.context(labels)
+    if self.class_emb is not None: temb = temb + self.class_emb(labels)
     h, skips = self.conv_in(x), []
     for level in self.downs:
         for blk in level['blocks']: h = blk(h, temb, ctx)

@@ -83,12 +83,13 @@ class VAE(nn.Module):
     def __init__(self, in_ch:int=1,              # image channels
                  chs:tuple=(32, 64, 128),         # widths of the encoder (the decoder mirrors them)
                  z_ch:int=4,                      # latent channels
-                 groups:int=8):                   # GroupNorm groups
+                 groups:int=8,                    # GroupNorm groups
+                 dec_chs:tuple|None=None):        # other widths for the decoder (same number of levels); None: chs
         super().__init__()
-        chs = [int(c) for c in chs]
-        if not chs: raise ValueError("chs needs at least one width")
-        self.config = dict(in_ch=in_ch, chs=chs, z_ch=z_ch, groups=groups)
-        self.encoder, self.decoder = Encoder(in_ch, chs, z_ch, groups), Decoder(in_ch, chs, z_ch, groups)
+        chs, dec = [int(c) for c in chs], [int(c) for c in dec_chs] if dec_chs else None
+        if not chs or (dec and len(dec) != len(chs)): raise ValueError(f"chs needs at least one width, and dec_chs as many as chs: {chs}, {dec_chs}")
+        self.config = dict(in_ch=in_ch, chs=chs, z_ch=z_ch, groups=groups) | (dict(dec_chs=dec) if dec else {})
+        self.encoder, self.decoder = Encoder(in_ch, chs, z_ch, groups), Decoder(in_ch, dec or chs, z_ch, groups)
         self.register_buffer('latent_scale', torch.tensor(1.0))  # saved in the state dict with the weights
 
 # %% ../nbs/02_vae.ipynb #9b2e6825

@@ -23,6 +23,7 @@ def train_cmd(out, *args, nproc=2):
     return [TORCHRUN, '--nproc_per_node', str(nproc), FMSD_TRAIN, '--preset', 'tiny', '--out', str(out), '--quiet', *args]
 
 def run(cmd, timeout=300, env=None):
+    env = {**(env or os.environ), 'OMP_NUM_THREADS': '1'}  # the tiny model needs no more, and a busy machine makes more threads slow
     r = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, env=env)
     return r.returncode, r.stdout, '\n'.join(l for l in r.stderr.splitlines() if l.startswith('fmsd_train'))
 
