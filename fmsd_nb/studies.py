@@ -18,7 +18,7 @@ from .core import WEIGHTS_DIR, default_device, machine_info, save_json, load_jso
 from .data import CLASSES, N_CLASSES, load_fashion_mnist
 from .unet import UNet, UNetConfig
 from .diffusion import SamplerSettings, sample
-from .training import TrainConfig, TRAIN_PRESETS, Trainer, train, bench_training, encode_dataset, unet_loss_fn, _timed_steps
+from .training import TrainConfig, TRAIN_PRESETS, Trainer, train, bench_training, encode_dataset, unet_loss_fn, timed_steps
 from .vae import VAE
 from .app import Pipeline, load_pretrained, REFERENCE_SAMPLING, bench_sampling
 from .metrics import (evaluate, generate_set, features, test_features, gaussian_fit, frechet_terms, class_accuracy,
@@ -385,10 +385,10 @@ def bench_unet_designs(designs:dict|None=None, # name -> `UNetConfig` (default `
     x, y = (t[:n_images] for t in load_fashion_mnist('train'))
     vae = VAE(chs=cfg.vae_chs).to(device); lat = encode_dataset(vae, x, progress=False)
     ts, gen = {k: _unet_trainer(c, cfg, x, y, lat, vae, device) for k, c in designs.items()}, torch.Generator().manual_seed(0)
-    for t in ts.values(): _timed_steps(t, 1, gen, device)  # warm-up
+    for t in ts.values(): timed_steps(t, 1, gen, device)  # warm-up
     speeds = {k: [] for k in ts}
     for _ in range(rounds):
-        for k, t in ts.items(): speeds[k].append(_timed_steps(t, steps, gen, device))
+        for k, t in ts.items(): speeds[k].append(timed_steps(t, steps, gen, device))
     return [dict(design=k, config=asdict(designs[k]), params=sum(p.numel() for p in ts[k].model.parameters()),
                  images_per_s=sorted(v)[len(v)//2]) for k, v in speeds.items()]
 

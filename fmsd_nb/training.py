@@ -28,8 +28,8 @@ from .diffusion import NoiseSchedule, PREDICTIONS, T_DISTS, diffusion_loss, Samp
 # %% auto #0
 __all__ = ['TRAIN_PRESETS', 'TrainConfig', 'lr_at', 'ema_update', 'save_train_state', 'load_train_state', 'world', 'Trainer',
            'vae_loss_fn', 'train_vae', 'encode_dataset', 'latent_cache', 'unet_loss_fn', 'unet_trainer', 'train_unet',
-           'train', 'plot_losses', 'preview', 'epoch_previews', 'join_processes', 'fmsd_train', 'bench_training',
-           'bench_processes', 'print_bench', 'print_processes_bench']
+           'train', 'plot_losses', 'preview', 'epoch_previews', 'join_processes', 'fmsd_train', 'timed_steps',
+           'bench_training', 'bench_processes', 'print_bench', 'print_processes_bench']
 
 # %% ../nbs/06_training.ipynb #c5b7e595
 def _check_train_config(c):
@@ -642,7 +642,10 @@ def _bench_trainer(cfg:TrainConfig, stage:str, x:Tensor, y:Tensor, device)->Trai
     return Trainer(unet, torch.optim.AdamW(unet.parameters(), lr=1e-4), unet_loss_fn(unet, vae, x, y, lat, cfg, device), len(x), cfg,
                    'unet', ema=copy.deepcopy(unet).requires_grad_(False))
 
-def _timed_steps(t:Trainer, steps:int, gen:torch.Generator, device)->float:
+def timed_steps(t:Trainer,            # a trainer, e.g. from `unet_trainer`
+                steps:int,            # how many steps to time
+                gen:torch.Generator,  # draws the random batches (the same in every process of a run)
+                device)->float:       # where the model is (to wait for a GPU before reading the clock)
     "Images per second over `steps` training steps on random batches"
     if device.type == 'cuda': torch.cuda.synchronize()
     t0 = time.perf_counter()
@@ -663,10 +666,10 @@ def bench_training(presets=('reference', 'fast'), # presets to compare; the firs
     gen, res = torch.Generator().manual_seed(0), {}
     for stage in ('vae', 'unet'):
         ts = {p: _bench_trainer(TrainConfig.preset(p), stage, x, y, device) for p in presets}
-        for t in ts.values(): _timed_steps(t, 1, gen, device)  # warm-up
+        for t in ts.values(): timed_steps(t, 1, gen, device)  # warm-up
         speeds = {p: [] for p in presets}
         for _ in range(rounds):
-            for p, t in ts.items(): speeds[p].append(_timed_steps(t, steps, gen, device))
+            for p, t in ts.items(): speeds[p].append(timed_steps(t, steps, gen, device))
         for p in presets: res[(stage, p)] = dict(batch=ts[p].bs, images_per_s=sorted(speeds[p])[len(speeds[p])//2])
     return dict(machine=machine_info(), device=str(device), results=res, presets=list(presets))
 
@@ -685,7 +688,7 @@ def _bench_worker(rank:int, n:int, port:int, preset:str, steps:int, n_images:int
         vae = _new_vae(cfg)
         t = unet_trainer(cfg, vae, x, y, cpu, encode_dataset(vae, x, progress=False) if cfg.latent_cache else None)
         gen = torch.Generator().manual_seed(0)  # the same batches in every process
-        _timed_steps(t, 1, gen, cpu); ips = _timed_steps(t, steps, gen, cpu)
+        timed_steps(t, 1, gen, cpu); ips = timed_steps(t, steps, gen, cpu)
         if rank == 0: q.put(ips)
     finally: dist.destroy_process_group()
 _bench_worker.__module__ = 'fmsd_nb.training'  # the spawned processes import it by name (also when it is defined in this notebook)
