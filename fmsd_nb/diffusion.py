@@ -20,8 +20,8 @@ from .unet import UNet, UNetConfig
 # %% auto #0
 __all__ = ['PREDICTIONS', 'T_DISTS', 'SPACINGS', 'SAMPLERS', 'linear_betas', 'cosine_betas', 'NoiseSchedule', 'q_sample',
            'v_target', 'eps_and_x0', 'diffusion_loss', 'sampling_timesteps', 'guided_output', 'ddpm_step', 'ddim_step',
-           'dpmpp_2m_step', 'ddpm_sampler', 'ddim_sampler', 'dpmpp_sampler', 'SamplerSettings', 'sample', 'save_model',
-           'load_model']
+           'dpmpp_2m_step', 'run_sampler', 'ddpm_update', 'ddim_update', 'dpmpp_update', 'SamplerSettings', 'sample',
+           'save_model', 'load_model']
 
 # %% ../nbs/05_diffusion.ipynb #a24e7371
 def linear_betas(n_steps:int=1000,      # number of diffusion steps
@@ -243,54 +243,42 @@ def _randn(like:Tensor, generator:torch.Generator|None)->Tensor:
     "Standard normal noise shaped like `like`, drawn on the CPU with `generator`, moved to `like`'s device"
     return torch.randn(like.shape, generator=generator, dtype=like.dtype).to(like.device)
 
-def ddpm_sampler(denoise,             # denoise(x, t) -> (eps, x0): the guided model at timestep t
-                 x:Tensor,            # the starting noise x_T
-                 pairs,               # (t, t_prev) per step; t_prev -1 is the end
-                 sched:NoiseSchedule, # the noise schedule
-                 generator=None,      # CPU generator for the step noise
-                 callback=None,       # called as callback(i, t, x, x0_pred) after every step
-                )->Tensor:
-    "Ancestral sampling with the posterior variance (on a strided subsequence when there are fewer steps)"
+def run_sampler(denoise,        # denoise(x, t) -> (eps, x0): the guided model at timestep t
+                x:Tensor,       # the starting noise x_T
+                pairs,          # (t, t_prev) per step; t_prev -1 is the end
+                update,         # update(x, eps, x0, t, t_prev) -> x at t_prev: the sampler's rule
+                callback=None,  # called as callback(i, t, x, x0_pred) after every step
+               )->Tensor:       # x at the end of the last step
+    "The loop every sampler shares: the model's prediction at t, then the sampler's update from t to t'"
     for i, (t, tp) in enumerate(pairs):
         eps, x0 = denoise(x, t)
-        x = ddpm_step(x, x0, sched.alpha_bar(t), sched.alpha_bar(tp), _randn(x, generator) if tp >= 0 else None)
+        x = update(x, eps, x0, t, tp)
         if callback: callback(i, t, x, x0)
     return x
 
 # %% ../nbs/05_diffusion.ipynb #767d6ca0
-def ddim_sampler(denoise,             # denoise(x, t) -> (eps, x0): the guided model at timestep t
-                 x:Tensor,            # the starting noise x_T
-                 pairs,               # (t, t_prev) per step; t_prev -1 is the end
-                 sched:NoiseSchedule, # the noise schedule
-                 generator=None,      # CPU generator for the step noise (eta > 0)
-                 callback=None,       # called as callback(i, t, x, x0_pred) after every step
-                 eta:float=0.0,       # 0: deterministic; 1: DDPM's posterior variance
-                )->Tensor:
-    "DDIM sampling: deterministic for eta=0, DDPM-like for eta=1"
-    for i, (t, tp) in enumerate(pairs):
-        eps, x0 = denoise(x, t)
+def ddpm_update(sched:NoiseSchedule, generator:torch.Generator|None=None): # noise for every step but the last
+    "DDPM: a draw from the posterior q(x_t' | x_t, x0) (on a strided subsequence when there are fewer steps)"
+    return lambda x, eps, x0, t, tp: ddpm_step(x, x0, sched.alpha_bar(t), sched.alpha_bar(tp), _randn(x, generator) if tp >= 0 else None)
+
+def ddim_update(sched:NoiseSchedule, generator:torch.Generator|None=None, # noise for eta > 0
+                eta:float=0.0): # 0: deterministic; 1: DDPM's posterior variance
+    "DDIM: deterministic for eta=0, DDPM-like for eta=1"
+    def update(x, eps, x0, t, tp):
         noise = _randn(x, generator) if eta > 0 and tp >= 0 else None
-        x = ddim_step(x, eps, x0, sched.alpha_bar(t), sched.alpha_bar(tp), eta, noise)
-        if callback: callback(i, t, x, x0)
-    return x
+        return ddim_step(x, eps, x0, sched.alpha_bar(t), sched.alpha_bar(tp), eta, noise)
+    return update
 
-def dpmpp_sampler(denoise,             # denoise(x, t) -> (eps, x0): the guided model at timestep t
-                  x:Tensor,            # the starting noise x_T
-                  pairs,               # (t, t_prev) per step; t_prev -1 is the end
-                  sched:NoiseSchedule, # the noise schedule
-                  generator=None,      # unused: the solver is deterministic (kept for the common interface)
-                  callback=None,       # called as callback(i, t, x, x0_pred) after every step
-                 )->Tensor:
-    "DPM-Solver++(2M) sampling: first order on the first and last step, second order between"
-    x0_last = ab_last = None
-    for i, (t, tp) in enumerate(pairs):
-        eps, x0 = denoise(x, t)
-        x = dpmpp_2m_step(x, x0, sched.alpha_bar(t), sched.alpha_bar(tp), x0_last, ab_last)
-        x0_last, ab_last = x0, sched.alpha_bar(t)
-        if callback: callback(i, t, x, x0)
-    return x
+def dpmpp_update(sched:NoiseSchedule):
+    "DPM-Solver++(2M): second order with the previous step's x0 prediction, first order on the first and the last step"
+    last = []  # the previous step's x0 prediction and alpha_bar
+    def update(x, eps, x0, t, tp):
+        x_next = dpmpp_2m_step(x, x0, sched.alpha_bar(t), sched.alpha_bar(tp), *(last[-1] if last else (None, None)))
+        last.append((x0, sched.alpha_bar(t)))
+        return x_next
+    return update
 
-SAMPLERS = {'ddpm': ddpm_sampler, 'ddim': ddim_sampler, 'dpmpp': dpmpp_sampler}
+SAMPLERS = ('ddpm', 'ddim', 'dpmpp')
 
 # %% ../nbs/05_diffusion.ipynb #20c516e3
 def _check_settings(s):
@@ -350,6 +338,12 @@ def _check_sample_args(labels, sched, s, prediction, shape, x_init, noise, stren
             raise ValueError(f'{name} must have shape {(len(labels), *shape)} (one latent per label), not {tuple(t.shape)}')
     return labels.long()
 
+def _update_rule(s:SamplerSettings, sched:NoiseSchedule, generator):
+    "The update of the sampler `s` names"
+    if s.sampler == 'ddpm': return ddpm_update(sched, generator)
+    if s.sampler == 'ddim': return ddim_update(sched, generator, s.eta)
+    return dpmpp_update(sched)
+
 def _device_of(model, x_init:Tensor|None)->torch.device:
     "The model's device (of its first parameter), else x_init's, else the CPU"
     p = next(model.parameters(), None) if isinstance(model, nn.Module) else None
@@ -381,8 +375,7 @@ def sample(model:nn.Module,            # called as model(x, t, labels), predicti
     if x_init is not None: x = q_sample(sched, x_init.to(dev), ts[0], x)
     def denoise(x, t): return eps_and_x0(guided_output(model, x, t, labels, s.weight_at(t, sched.n_steps)), x, sched.alpha_bar(t), prediction, s.clamp_x0)
     pairs = list(zip(ts, ts[1:] + [-1]))
-    extra = dict(eta=s.eta) if s.sampler == 'ddim' else {}
-    return SAMPLERS[s.sampler](denoise, x, progress_bar(pairs, leave=False) if progress else pairs, sched, generator, callback, **extra)
+    return run_sampler(denoise, x, progress_bar(pairs, leave=False) if progress else pairs, _update_rule(s, sched, generator), callback)
 
 # %% ../nbs/05_diffusion.ipynb #bb0a8e95
 def save_model(out:str|Path,               # the folder to write
