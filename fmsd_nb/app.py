@@ -17,39 +17,63 @@ from torchvision.utils import make_grid
 from fastcore.basics import patch
 from fastcore.script import call_parse
 
-from .core import WEIGHTS_DIR, default_device, machine_info, cli_errors, atomic_write, save_json, load_json
+from .core import (WEIGHTS_DIR, CheckpointError, default_device, machine_info, cli_errors, atomic_write, save_json, load_json,
+                          load_weights, save_tensors)
 from .data import CLASSES, N_CLASSES, class_labels, show_images, load_fashion_mnist
-from .diffusion import NoiseSchedule, SamplerSettings, SAMPLERS, sample, load_model, save_model
+from .unet import UNet, UNetConfig
+from .diffusion import NoiseSchedule, SamplerSettings, SAMPLERS, sample, sampling_timesteps, load_model, save_model
 from .training import TrainConfig, bench_training, print_bench, bench_processes, print_processes_bench, plot_losses
 
 # %% auto #0
-__all__ = ['REFERENCE_SAMPLING', 'Pipeline', 'load_pretrained', 'to_uint8', 'to_pil_grid', 'slerp', 'interpolate_seeds',
-           'MixedContext', 'class_mix', 'interpolate_classes', 'trajectory', 'GeneratorApp', 'save_samples',
-           'fmsd_sample', 'export_weights', 'bench_sampling', 'print_sampling_bench', 'fmsd_bench']
+__all__ = ['STUDENT_FILE', 'REFERENCE_SAMPLING', 'Pipeline', 'load_student', 'load_pretrained', 'to_uint8', 'to_pil_grid',
+           'slerp', 'interpolate_seeds', 'MixedContext', 'class_mix', 'interpolate_classes', 'trajectory',
+           'GeneratorApp', 'save_samples', 'fmsd_sample', 'export_weights', 'bench_sampling', 'print_sampling_bench',
+           'fmsd_bench']
 
 # %% ../nbs/07_application.ipynb #35b2ff9b
 class Pipeline:
-    "A trained VAE + UNet, ready to generate Fashion-MNIST images by class"
+    "A trained VAE + UNet (and its distilled student, if any), ready to generate Fashion-MNIST images by class"
     def __init__(self, vae:nn.Module,   # the trained VAE (with its latent scale)
                  unet:nn.Module,        # the (EMA) UNet
                  meta:dict,             # the model folder's `config.json` (as `load_model` returns it)
-                 device=None):          # where to run (default: where the UNet is)
+                 device=None,           # where to run (default: where the UNet is)
+                 student:nn.Module|None=None): # the distilled student, when the model has one (`load_student`)
         self.device = torch.device(device) if device else next(unet.parameters()).device
         self.vae, self.unet, self.meta = vae.to(self.device).eval(), unet.to(self.device).eval(), meta
-        d = meta['diffusion']
+        self.student = student.to(self.device).eval() if student is not None else None
+        d, st = meta['diffusion'], meta.get('student') if student is not None else None
         self.sched, self.prediction = NoiseSchedule(d['schedule'], d['n_steps']).to(self.device), d['prediction']
-        self.settings = SamplerSettings(**meta['sampling'])  # the defaults of every request
+        self.teacher_settings = SamplerSettings(**meta['sampling'])                # the UNet's own
+        self.student_settings = SamplerSettings(**st['sampling']) if st else None  # the student's own
+        self.settings = self.student_settings if st and st.get('default') else self.teacher_settings  # every request's defaults
         self.latent_shape = (unet.cfg.in_ch, 7, 7)
-
-    @classmethod
-    def from_folder(cls, path:str|Path|None=None, # a model folder written by `fmsd_train` (default: the shipped weights)
-                    device=None)->Pipeline:       # 'cpu' or 'cuda' (default: CUDA when present)
-        "Load a pipeline from a model folder"
-        return cls(*load_model(path or WEIGHTS_DIR, device=default_device(device)))
 
     def seed_noise(self, seed:int)->Tensor: # the starting noise `generate(..., n=1, seed=seed)` draws, (1,*latent_shape)
         "The latent noise one image of `seed` starts from"
         return torch.randn((1, *self.latent_shape), generator=torch.Generator().manual_seed(seed))
+
+# %% ../nbs/07_application.ipynb #55854783
+STUDENT_FILE = 'student.safetensors'
+
+def load_student(folder:str|Path, # a model folder
+                 meta:dict,       # its config.json, as `load_model` returns it
+                 device='cpu',    # where to put the student
+                )->nn.Module|None: # the student UNet in eval mode; None when the model has no student
+    "The distilled student of a model folder (written by `fmsd_distill`), if it has one"
+    st = meta.get('student')
+    if st is None: return None
+    try: cfg = UNetConfig(**st['unet']); SamplerSettings(**st['sampling']); [int(t) for t in st['timesteps']]
+    except (TypeError, ValueError, KeyError) as e:
+        raise CheckpointError(f"{Path(folder)/'config.json'}: its 'student' entry is damaged ({type(e).__name__}: {e})") from None
+    return load_weights(UNet(cfg), Path(folder)/STUDENT_FILE).to(device).eval()
+
+@patch(cls_method=True)
+def from_folder(cls:Pipeline, path:str|Path|None=None, # a model folder written by `fmsd_train` (default: the shipped weights)
+                device=None)->Pipeline:                # 'cpu' or 'cuda' (default: CUDA when present)
+    "Load a pipeline from a model folder, with its student if it has one"
+    path, dev = path or WEIGHTS_DIR, default_device(device)
+    vae, unet, meta = load_model(path, device=dev)
+    return cls(vae, unet, meta, dev, load_student(path, meta, dev))
 
 # %% ../nbs/07_application.ipynb #ff68d654
 def load_pretrained(path:str|Path|None=None, # a folder written by `fmsd_train`; default: the weights shipped in the package
@@ -75,6 +99,23 @@ def _check_n(n):
     if isinstance(n, bool) or not isinstance(n, int) or n < 1: raise ValueError(f'the number of images per class must be at least 1, not {n!r}')
 
 @patch
+def _own_settings(self:Pipeline, sampler:str)->SamplerSettings:
+    "The settings a network samples with by default: the student's for 'student', else the UNet's"
+    if sampler != 'student': return self.teacher_settings
+    if self.student is None:
+        raise ValueError("this model has no distilled student (sampler 'student'); make one with fmsd_distill (see the distillation chapter)")
+    return self.student_settings
+
+@patch
+def _check_student(self:Pipeline, s:SamplerSettings):
+    "Refuse student settings whose timesteps are not the first of those the student was distilled for"
+    trained, ts = list(self.meta['student']['timesteps']), sampling_timesteps(s.steps, self.sched.n_steps, s.spacing, self.sched)
+    if ts != trained[:len(ts)]:
+        raise ValueError(f"the student was distilled for the timesteps {trained}: it takes 1 to {len(trained)} steps with "
+                         f"spacing {self.student_settings.spacing!r}, not {s.steps} {s.spacing!r} steps (t = {ts}); for other "
+                         f"settings, run the UNet's own sampler (sampler 'dpmpp')")
+
+@patch
 def _init_latents(self:Pipeline, init:Tensor, n:int)->Tensor:
     "img2img: the scaled latents of `init`, one image (1,28,28) for all `n` outputs, or one per output (n,1,28,28)"
     init = init.to(self.device)
@@ -84,26 +125,41 @@ def _init_latents(self:Pipeline, init:Tensor, n:int)->Tensor:
 
 # %% ../nbs/07_application.ipynb #67c4cb44
 @patch
+def request(self:Pipeline,
+            settings:SamplerSettings|None=None, # the settings to start from (default: the pipeline's, `self.settings`)
+            **changes,                          # fields to change; naming the other network's kind of sampler starts from its settings
+           )->tuple[nn.Module, SamplerSettings, str]: # the network to call, the settings, and what the network predicts
+    "The network and sampler settings a request runs with: the UNet with a solver, or the distilled student"
+    s, want = settings or self.settings, changes.get('sampler')
+    if want is not None and (want == 'student') != (s.sampler == 'student'): s = self._own_settings(want)
+    s = s.replace(**changes)
+    if s.sampler != 'student': return self.unet, s, self.prediction
+    self._own_settings('student'); self._check_student(s)
+    return self.student, s, self.meta['student']['prediction']
+
+# %% ../nbs/07_application.ipynb #c0fb79a5
+@patch
 @torch.no_grad()
 def generate(self:Pipeline,
              classes='all',              # class names or labels: 'sneaker', 7, ['bag', 'coat'], 'sneaker,bag' or 'all'
              n:int=8,                    # images per class
              seed:int=0,                 # the same seed gives the same images
-             settings:SamplerSettings|None=None, # sampler settings (default: the pipeline's, `self.settings`)
+             settings:SamplerSettings|None=None, # sampler settings to start from (default: the pipeline's, `self.settings`)
              init:Tensor|None=None,      # img2img: an image (1,28,28) or one per output (N,1,28,28), in [-1,1]
              strength:float=1.,          # img2img: how much of the chain to run (0: none, 1: all of it)
              noise:Tensor|None=None,     # the starting latent noise (N,4,7,7) instead of drawing it from `seed`
              callback=None,              # called as callback(i, t, x, x0_pred) after every sampler step
              progress:bool=False,        # show a progress bar
              grid:bool=False,            # also return a PIL grid, one row per class
-             **changes,                  # fields of the settings to change: sampler, steps, guidance, spacing, ...
+             **changes,                  # fields of the settings to change: sampler ('student' too), steps, guidance, spacing, ...
             ):                           # images (N,1,28,28) in [-1,1], class by class (and the grid)
     "Generate images of `classes`, `n` of each"
     _check_n(n)
     labels = torch.tensor(class_labels(classes)).repeat_interleave(n)
+    net, s, prediction = self.request(settings, **changes)
     x_init = self._init_latents(init, len(labels)) if init is not None else None
-    z = sample(self.unet, self.sched, labels.to(self.device), (settings or self.settings).replace(**changes), prediction=self.prediction,
-               generator=torch.Generator().manual_seed(seed), x_init=x_init, strength=strength, noise=noise, callback=callback, progress=progress)
+    z = sample(net, self.sched, labels.to(self.device), s, prediction=prediction, generator=torch.Generator().manual_seed(seed),
+               x_init=x_init, strength=strength, noise=noise, callback=callback, progress=progress)
     imgs = self.vae.from_latent(z).cpu()
     return (imgs, to_pil_grid(imgs, nrow=n if len(labels) > n else min(n, 8))) if grid else imgs
 
@@ -175,7 +231,7 @@ def interpolate_classes(pipe:Pipeline, # the pipeline, e.g. `load_pretrained()`
     la, lb = class_labels(a), class_labels(b)
     if len(la) != 1 or len(lb) != 1: raise ValueError(f'interpolate between two single classes, not {a!r} and {b!r}')
     noise = pipe.seed_noise(seed).repeat(n, 1, 1, 1)
-    with class_mix(pipe.unet, la[0], lb[0], torch.linspace(0, 1, n)):
+    with class_mix(pipe.request(**kwargs)[0], la[0], lb[0], torch.linspace(0, 1, n)):  # the network the request runs
         return pipe.generate(la[0], n=n, noise=noise, seed=seed, **kwargs)
 
 # %% ../nbs/07_application.ipynb #be1f35f0
@@ -216,7 +272,8 @@ def _controls(self:GeneratorApp):
     import ipywidgets as W
     s, lay = self.pipe.settings, dict(style={'description_width': '90px'})
     self.cls = W.Dropdown(options=['all', *CLASSES], value='Sneaker', description='class', **lay)
-    self.sampler = W.Dropdown(options=list(SAMPLERS), value=s.sampler, description='sampler', **lay)
+    samplers = [n for n in SAMPLERS if n != 'student' or self.pipe.student is not None]  # 'student' if there is one
+    self.sampler = W.Dropdown(options=samplers, value=s.sampler, description='sampler', **lay)
     self.steps = W.IntSlider(value=s.steps, min=1, max=1000, description='steps', **lay)
     self.guidance = W.FloatSlider(value=s.guidance, min=0, max=10, step=0.25, description='guidance', **lay)
     self.seed = W.IntText(value=0, description='seed', **lay)
@@ -229,6 +286,14 @@ def _controls(self:GeneratorApp):
     self.widget = W.VBox([W.HBox([W.VBox([self.cls, self.sampler, self.steps, self.guidance]),
                                   W.VBox([self.seed, self.n, self.edit, self.strength])]),
                           W.HBox([self.button, self.progress, self.status]), self.image])
+    self.sampler.observe(lambda change: self._own_settings(change['old'], change['new']), 'value')
+
+@patch
+def _own_settings(self:GeneratorApp, old:str, new:str):
+    "A change of network (the UNet's solvers or the student) starts the sliders at that network's own steps and guidance"
+    if (old == 'student') == (new == 'student'): return
+    s = self.pipe._own_settings(new)
+    self.steps.value, self.guidance.value = s.steps, s.guidance
 
 # %% ../nbs/07_application.ipynb #cf2f2b2e
 @patch
@@ -248,7 +313,8 @@ def generate(self:GeneratorApp, _=None)->Image.Image|None: # `_`: the button, wh
     self.button.disabled, self.status.value, t0 = True, 'generating...', time.time()
     try:
         imgs, grid = self.pipe.generate(self.cls.value, n=self.n.value, seed=self.seed.value, init=init, strength=strength, callback=step,
-                                        grid=True, sampler=self.sampler.value, steps=self.steps.value, guidance=self.guidance.value)
+                                        grid=True, sampler=self.sampler.value, steps=self.steps.value,
+                                        guidance=None if self.sampler.value == 'student' else self.guidance.value)  # built into the student
         self._show(grid); self.status.value = f'{len(imgs)} images in {time.time() - t0:.1f} s'
     except ValueError as e: self.status.value = f'error: {e}'
     finally: self.button.disabled = False
@@ -286,8 +352,8 @@ def _interval(s:str|None)->tuple|str|None:
 @call_parse
 def fmsd_sample(classes:str='all',   # class names or labels, comma-separated ('sneaker,bag'), or 'all'
                 per_class:int=8,     # images of each class
-                sampler:str=None,    # 'ddpm', 'ddim' or 'dpmpp' (default: the model's)
-                steps:int=None,      # sampler steps, 1..1000 (default: the model's)
+                sampler:str=None,    # 'ddpm', 'ddim', 'dpmpp', or 'student' (the distilled student) (default: the model's)
+                steps:int=None,      # sampler steps, 1..1000; the student's 1 or 2 (default: the model's)
                 guidance:float=None, # classifier-free guidance scale, 0 or more (1: none; default: the model's)
                 seed:int=0,          # random seed: the same seed gives the same images
                 spacing:str=None,    # timesteps: 'trailing' or 'logsnr' (default: the model's)
@@ -301,10 +367,10 @@ def fmsd_sample(classes:str='all',   # class names or labels, comma-separated ('
         labels, o = class_labels(classes), _check_out(out)
         _check_n(per_class)
         pipe = load_pretrained(weights, device=device)
-        settings = pipe.settings.replace(sampler=sampler, steps=steps, guidance=guidance, spacing=spacing,
-                                         guidance_interval=_interval(guidance_interval))
+        changes = dict(sampler=sampler, steps=steps, guidance=guidance, spacing=spacing, guidance_interval=_interval(guidance_interval))
+        pipe.request(**changes)  # a bad request fails before any work
         t0 = time.time()
-        imgs = pipe.generate(labels, n=per_class, seed=seed, settings=settings)
+        imgs = pipe.generate(labels, n=per_class, seed=seed, **changes)
         save_samples(imgs, torch.tensor(labels).repeat_interleave(per_class), o, per_class)
     print(f'wrote {out}: {len(imgs)} images in {time.time()-t0:.1f}s')
 
@@ -315,10 +381,13 @@ def export_weights(src:str|Path,                 # a model folder written by `fm
                    made:dict|None=None,          # a record of how the model was made (command, time, machine)
                    losses:dict|None=None,        # loss curves to keep beside it, {stage: [loss per step]}
                   ):
-    "Write a trained model in half precision, with its default sampler settings, as the shipped weights are"
+    "Write a trained model in half precision, with its default sampler settings (and its student, if any), as the shipped weights are"
     vae, unet, meta = load_model(src)
+    student, keep = load_student(src, meta), {'student': meta['student']} if 'student' in meta else {}
+    if student is not None: save_tensors(student.state_dict(), Path(dest)/STUDENT_FILE, half=True)
+    else: (Path(dest)/STUDENT_FILE).unlink(missing_ok=True)  # a student belongs to the UNet it was distilled from
     save_model(dest, vae, unet, meta['diffusion'], sampling or SamplerSettings(**meta['sampling']), half=True,
-               train=asdict(TrainConfig.from_dict(meta['train'])), made=made or meta.get('made', {}))
+               train=asdict(TrainConfig.from_dict(meta['train'])), made=made or meta.get('made', {}), **keep)
     if losses: save_json({k: [round(v, 5) for v in l] for k, l in losses.items()}, Path(dest)/'train_log.json', indent=None)
 
 # %% ../nbs/07_application.ipynb #d5ea98b5
@@ -326,30 +395,36 @@ REFERENCE_SAMPLING = SamplerSettings('ddpm', 1000, guidance=1.0, spacing='traili
 
 def bench_sampling(pipe:Pipeline|None=None, # default: the shipped weights
                    per_class:int=8,         # images of each class
-                   rounds:int=3,            # timings of the pipeline's settings (the median is kept)
+                   rounds:int=3,            # timings of each fast setting (the median is kept)
                    reference_steps:int=1000, # DDPM steps of the reference's way
                   )->dict:
-    "Seconds for `per_class` images of every class: the pipeline's sampler settings against the reference's way"
+    "Seconds for `per_class` images of every class: the UNet's settings, the student's 2 and 1 steps, and the reference's way"
     pipe, ref = pipe or load_pretrained(), REFERENCE_SAMPLING.replace(steps=reference_steps)
     def timed(s): t0 = time.perf_counter(); pipe.generate('all', n=per_class, seed=0, settings=s); return time.perf_counter() - t0
-    timed(pipe.settings.replace(steps=2))  # warm-up
-    default_s = sorted(timed(pipe.settings) for _ in range(rounds))[rounds//2]
-    return dict(machine=machine_info(), n=N_CLASSES*per_class, default=asdict(pipe.settings), default_s=default_s,
-                reference=asdict(ref), reference_s=timed(ref))
+    runs = {'teacher': pipe.teacher_settings}
+    if pipe.student is not None: runs |= {f'student {k}': pipe.student_settings.replace(steps=k) for k in (2, 1)}
+    for s in runs.values(): timed(s)  # warm-up
+    rows = {name: dict(settings=asdict(s), seconds=sorted(timed(s) for _ in range(rounds))[rounds//2]) for name, s in runs.items()}
+    rows['reference'] = dict(settings=asdict(ref), seconds=timed(ref))
+    return dict(machine=machine_info(), n=N_CLASSES*per_class, rows=rows)
 
 # %% ../nbs/07_application.ipynb #00555742
 def _describe(s:dict)->str:
     "Sampler settings in a few words"
+    if s['sampler'] == 'student': return f"distilled student, {s['steps']} step{'s' if s['steps'] > 1 else ''} (no guidance: it is built in)"
     gi = s['guidance_interval']
     return f"{s['sampler']}, {s['steps']} {s['spacing']} steps, guidance {s['guidance']:g}" + (f" at t in {list(gi)}" if gi and s['guidance'] != 1 else '')
 
 def print_sampling_bench(b:dict): # what `bench_sampling` returned
-    "The sampling benchmark as a table, then the ratio"
-    rows = [('default: ' + _describe(b['default']), b['default_s']), ('reference: ' + _describe(b['reference']), b['reference_s'])]
+    "The sampling benchmark as a table, then how many times faster each is than the teacher's settings and the reference"
+    rows = [(f"{name}: {_describe(r['settings'])}", r['seconds']) for name, r in b['rows'].items()]
     w = max(40, *(len(n) for n, _ in rows))
     print(f"machine: {b['machine']}"); print(f"{'sampling':{w}} {'images':>6} {'seconds':>8}")
-    for name, secs in rows: print(f"{name:{w}} {b['n']:6d} {secs:8.2f}")
-    print(f"ratio sampling speed default/reference: {b['reference_s']/b['default_s']:.0f}x")
+    for name, secs in rows: print(f"{name:{w}} {b['n']:6d} {secs:8.3f}")
+    t, r = b['rows']['teacher']['seconds'], b['rows']['reference']['seconds']
+    for name, row in b['rows'].items():
+        if name not in ('teacher', 'reference'): print(f"ratio sampling speed {name}/teacher: {t/row['seconds']:.1f}x; {name}/reference: {r/row['seconds']:.0f}x")
+    print(f"ratio sampling speed teacher/reference: {r/t:.0f}x")
 
 # %% ../nbs/07_application.ipynb #2632c797
 @call_parse

@@ -278,7 +278,7 @@ def dpmpp_update(sched:NoiseSchedule):
         return x_next
     return update
 
-SAMPLERS = ('ddpm', 'ddim', 'dpmpp')
+SAMPLERS = ('ddpm', 'ddim', 'dpmpp', 'student')
 
 # %% ../nbs/05_diffusion.ipynb #20c516e3
 def _check_settings(s):
@@ -293,6 +293,8 @@ def _check_settings(s):
         raise ValueError(f'steps must be an integer of at least 1, not {s.steps!r}')
     if s.spacing not in SPACINGS: raise ValueError(f"unknown spacing {s.spacing!r}; valid spacings: {', '.join(map(repr, SPACINGS))}")
     if not s.guidance >= 0: raise ValueError(f'guidance must be >= 0 (0: unconditional, 1: conditional, >1: stronger), not {s.guidance}')
+    if s.sampler == 'student' and s.guidance != 1:
+        raise ValueError(f"the 'student' sampler runs a distilled student, whose guidance is built in: guidance must be 1, not {s.guidance}")
     if not 0 <= s.eta <= 1: raise ValueError(f'eta must be in [0, 1] (0: deterministic DDIM, 1: DDPM-like), not {s.eta}')
     if s.clamp_x0 is not None and not s.clamp_x0 > 0: raise ValueError(f'clamp_x0 must be > 0 or None, not {s.clamp_x0}')
     if s.guidance_schedule not in ('constant', 'linear'): raise ValueError(f"guidance_schedule must be 'constant' or 'linear', not {s.guidance_schedule!r}")
@@ -301,7 +303,7 @@ def _check_settings(s):
 @dataclass(frozen=True)
 class SamplerSettings:
     "How to sample: the solver and its steps, which timesteps, and how much guidance where"
-    sampler:str='dpmpp'                 # 'ddpm', 'ddim' or 'dpmpp'
+    sampler:str='dpmpp'                 # 'ddpm', 'ddim', 'dpmpp', or 'student' (a distilled student)
     steps:int=5                         # model evaluations, 1..n_steps
     guidance:float=2.0                  # w in uncond + w*(cond - uncond): 0 unconditional, 1 conditional, >1 stronger
     spacing:str='logsnr'                # timesteps evenly spaced in 'trailing' t or in 'logsnr'
@@ -342,6 +344,7 @@ def _update_rule(s:SamplerSettings, sched:NoiseSchedule, generator):
     "The update of the sampler `s` names"
     if s.sampler == 'ddpm': return ddpm_update(sched, generator)
     if s.sampler == 'ddim': return ddim_update(sched, generator, s.eta)
+    if s.sampler == 'student': return ddim_update(sched)  # deterministic DDIM between the student's timesteps
     return dpmpp_update(sched)
 
 def _device_of(model, x_init:Tensor|None)->torch.device:

@@ -691,7 +691,6 @@ def _bench_worker(rank:int, n:int, port:int, preset:str, steps:int, n_images:int
         timed_steps(t, 1, gen, cpu); ips = timed_steps(t, steps, gen, cpu)
         if rank == 0: q.put(ips)
     finally: dist.destroy_process_group()
-_bench_worker.__module__ = 'fmsd_nb.training'  # the spawned processes import it by name (also when it is defined in this notebook)
 
 # %% ../nbs/06_training.ipynb #30d08b75
 def bench_processes(preset:str='fast',   # the preset whose UNet stage is timed
@@ -700,10 +699,11 @@ def bench_processes(preset:str='fast',   # the preset whose UNet stage is timed
                     n_images:int=2048,   # training images to draw batches from
                    )->dict:
     "UNet training throughput (images/s) of `preset` split over 1, 2, ... processes on this machine's CPUs"
+    from fmsd_nb.training import _bench_worker as worker  # spawned processes import it by name: the package's own
     res, ctx = {}, torch.multiprocessing.get_context('spawn')
     for n in nprocs:
         q = ctx.SimpleQueue()
-        torch.multiprocessing.spawn(_bench_worker, args=(n, _free_port(), preset, steps, n_images, q), nprocs=n)
+        torch.multiprocessing.spawn(worker, args=(n, _free_port(), preset, steps, n_images, q), nprocs=n)
         res[n] = q.get()
     return dict(machine=machine_info(), preset=preset, images_per_s=res)
 

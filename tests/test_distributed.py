@@ -51,13 +51,14 @@ def test_two_processes_train_as_one(runs):
     with torch.no_grad(): assert (v1.decode(v1.encode(x)[0]) - v2.decode(v2.encode(x)[0])).abs().max() < 1e-4
 
 def _start_and_stop(out, how):
-    "Start a 2-process run that checkpoints every step; once it is 40 UNet steps in, kill one process or Ctrl-C both"
+    "Start a 2-process run that checkpoints every step; once it is 40 UNet steps in and in the middle of an epoch, kill one process or Ctrl-C both"
     p = subprocess.Popen(train_cmd(out, '--epochs', EPOCHS, '--ckpt_minutes', '0'), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                          text=True, start_new_session=True)
     t0 = time.time()
     while time.time() - t0 < 240:
         try:
-            if progress(out)['step'] >= 40: break
+            s = progress(out)['step']
+            if s >= 40 and 2 <= s % 8 <= 5: break  # mid-epoch: the next checkpoint (a step later) is mid-epoch too
         except Exception: pass
         if p.poll() is not None: break
         time.sleep(0.05)
