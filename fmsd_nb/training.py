@@ -675,7 +675,7 @@ def bench_training(presets=('reference', 'fast'), # presets to compare; the firs
 
 # %% ../nbs/06_training.ipynb #6904527f
 def _free_port()->int:
-    "A free TCP port on this machine"
+    "A free TCP port on the local host"
     with socket.socket() as s: s.bind(('127.0.0.1', 0)); return s.getsockname()[1]
 
 def _bench_worker(rank:int, n:int, port:int, preset:str, steps:int, n_images:int, q):
@@ -698,7 +698,7 @@ def bench_processes(preset:str='fast',   # the preset whose UNet stage is timed
                     steps:int=6,         # timed steps (after one warm-up step)
                     n_images:int=2048,   # training images to draw batches from
                    )->dict:
-    "UNet training throughput (images/s) of `preset` split over 1, 2, ... processes on this machine's CPUs"
+    "UNet training throughput (images/s) of `preset` split over 1, 2, ... processes on the local CPUs"
     from fmsd_nb.training import _bench_worker as worker  # spawned processes import it by name: the package's own
     res, ctx = {}, torch.multiprocessing.get_context('spawn')
     for n in nprocs:
