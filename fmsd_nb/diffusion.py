@@ -56,7 +56,7 @@ class NoiseSchedule:
     def snr(self)->Tensor: return self.alphas_cumprod/(1 - self.alphas_cumprod)  # signal-to-noise ratio per step
     def alpha_bar(self, t:Tensor|int)->Tensor|float: # a tensor of timesteps, or one int timestep (-1: the clean end)
         "$\\bar\\alpha$ at `t`: a tensor on `t`'s device, or a float for an int (1.0 at t = -1, after the last step)"
-        if isinstance(t, Tensor): return self.alphas_cumprod.to(t.device)[t]
+        if isinstance(t, Tensor): return torch.where(t >= 0, self.alphas_cumprod.to(t.device)[t.clamp(min=0)], 1.0)
         return self.alphas_cumprod[t].item() if t >= 0 else 1.0
     def to(self, device):
         "Move the tensors to `device`"
