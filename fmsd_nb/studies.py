@@ -25,11 +25,12 @@ from .metrics import (evaluate, generate_set, features, test_features, gaussian_
                              default_classifier, real_like, vae_reconstruct)
 
 # %% auto #0
-__all__ = ['STUDIES', 'QUALITY_SETTINGS', 'SPREAD_SETTINGS', 'LEVERS', 'UNET_DESIGNS', 'results_dir', 'save_study', 'load_study',
-           'study_header', 'study', 'run_study', 'row_settings', 'train_minutes', 'seconds_per_80', 'quality_table',
-           'print_quality_table', 'pick', 'quality_sweep', 'quality_10k', 'plot_fid_by_steps', 'readme_quality_table',
-           'set_figures', 'fid_split', 'generated_latents', 'decode', 'class_spread', 'latent_spread', 'AutoGuided',
-           'weak_model', 'autoguidance', 'levers', 'speed', 'bench_unet_designs', 'unet_designs']
+__all__ = ['STUDIES', 'QUALITY_SETTINGS', 'SPREAD_SETTINGS', 'LEVER_BASE', 'LEVERS', 'UNET_DESIGNS', 'results_dir', 'save_study',
+           'load_study', 'study_header', 'study', 'run_study', 'row_settings', 'train_minutes', 'seconds_per_80',
+           'quality_table', 'print_quality_table', 'pick', 'quality_sweep', 'quality_10k', 'plot_fid_by_steps',
+           'readme_quality_table', 'set_figures', 'fid_split', 'generated_latents', 'decode', 'class_spread',
+           'latent_spread', 'AutoGuided', 'weak_model', 'autoguidance', 'levers', 'speed', 'bench_unet_designs',
+           'unet_designs']
 
 # %% ../nbs/results.ipynb #77be8155
 def results_dir()->Path:
@@ -349,16 +350,22 @@ def autoguidance(weak:str,                # the weak model's folder (`weak_model
     return rows
 
 # %% ../nbs/results.ipynb #5edce7cd
-LEVERS = [dict(label="the teacher's settings (the shipped UNet)"),
-          dict(label='guidance 1.5', guidance=1.5),
-          dict(label='guided at t 100-700 only', guidance_interval=(100, 700)),
-          dict(label='guidance falling linearly with t', guidance_schedule='linear'),
+LEVER_BASE = 'runs/fast0'  # the `fast` recipe as it was before the levers: `train(TrainConfig.preset('fast'), 'runs/fast0')`
+LEVERS = [dict(label="`fast` as it was, the teacher's settings", weights=LEVER_BASE),
+          dict(label='guidance 1.5', weights=LEVER_BASE, guidance=1.5),
+          dict(label='guided at t 100-700 only', weights=LEVER_BASE, guidance_interval=(100, 700)),
+          dict(label='guidance 1.5 at t 100-700', weights=LEVER_BASE, guidance=1.5, guidance_interval=(100, 700)),
+          dict(label='guidance falling linearly with t', weights=LEVER_BASE, guidance_schedule='linear'),
           dict(label='class embedding and AdaGN', weights='runs/ada'),
+          dict(label='AdaGN, guidance 1.5', weights='runs/ada', guidance=1.5),
+          dict(label='AdaGN, guidance 1.5 at t 100-700', weights='runs/ada', guidance=1.5, guidance_interval=(100, 700)),
           dict(label='logit-normal timesteps', weights='runs/logitn'),
-          dict(label='VAE decoder 48, 96, 192', weights='runs/vae_dec')]
+          dict(label='VAE decoder 48, 96, 192', weights='runs/vae_dec'),
+          dict(label='VAE decoder 48, 96, 192, guidance 1.5', weights='runs/vae_dec', guidance=1.5),
+          dict(label='decoder fine-tuned with a patch-GAN term', weights='runs/gan_dec')]
 
 @study
-def levers(per_class:int=1000,            # images of each class per row
+def levers(per_class:int=500,             # images of each class per row
            rows:list|None=None,           # default `LEVERS`
            skip_missing:bool=False,       # leave out rows whose model folder is not there (else an error)
           )->list:
