@@ -2,7 +2,7 @@
 
     python scripts/decoder_gan.py SRC OUT [--epochs 1] [--adv 0.1] [--noise 0.1] [--lr 2e-4] [--bs 128]
 
-SRC is a run or model folder with `vae.safetensors` (and `train_config.json` or `config.json`). The decoder is trained
+SRC is a model folder (`config.json` and `vae.safetensors`, as `fmsd_train` writes at the end of a run). The decoder is trained
 on the frozen encoder's mean latents, noised by `noise` times their standard deviation, with MSE plus `adv` times a
 hinge loss against a small patch discriminator (as Stable Diffusion's autoencoder does). The encoder, and so the
 latent space a UNet was trained on, does not change. OUT gets the new VAE and SRC's `config.json` and
@@ -12,8 +12,8 @@ import argparse, json, shutil, time
 from pathlib import Path
 import torch, torch.nn as nn, torch.nn.functional as F
 from fastprogress.fastprogress import progress_bar
-from fmsd_nb.core import load_weights, save_tensors
-from fmsd_nb.vae import VAE
+from fmsd_nb.core import CheckpointError, save_tensors
+from fmsd_nb.vae import VAE, load_vae
 from fmsd_nb.data import load_fashion_mnist, Batches
 from fmsd_nb.metrics import floor_and_ceiling
 
@@ -25,12 +25,6 @@ class PatchD(nn.Module):
         self.net = nn.Sequential(nn.Conv2d(1, ch, 4, 2, 1), act(), nn.Conv2d(ch, 2*ch, 4, 2, 1), nn.GroupNorm(8, 2*ch), act(),
                                  nn.Conv2d(2*ch, 2*ch, 3, 1, 1), nn.GroupNorm(8, 2*ch), act(), nn.Conv2d(2*ch, 1, 3, 1, 1))
     def forward(self, x): return self.net(x)
-
-def load_run_vae(folder:Path)->VAE:
-    meta = next((json.loads((folder/f).read_text()) for f in ('train_config.json', 'config.json') if (folder/f).is_file()), {})
-    v = meta.get('vae', meta)
-    return load_weights(VAE(chs=v.get('chs', v.get('vae_chs', (32, 64, 128))), dec_chs=v.get('dec_chs', v.get('vae_dec_chs'))),
-                        folder/'vae.safetensors')
 
 def measure(vae:VAE)->dict:
     vae.eval()
@@ -45,7 +39,8 @@ def main():
     for k, v in dict(epochs=1, adv=0.1, noise=0.1, lr=2e-4, bs=128).items(): p.add_argument(f'--{k}', type=type(v), default=v)
     a = p.parse_args()
     torch.manual_seed(0)
-    vae = load_run_vae(a.src)
+    try: vae = load_vae(a.src)
+    except CheckpointError as e: p.error(str(e))  # one line and exit code 2
     before = measure(vae)
     x, _ = load_fashion_mnist('train')
     with torch.no_grad(): mu = torch.cat([vae.encode(x[i:i+1000])[0] for i in range(0, len(x), 1000)])
@@ -55,7 +50,8 @@ def main():
     vae.train(); t0 = time.time()
     for epoch in range(a.epochs):
         for (ib,) in progress_bar(list(Batches(torch.arange(len(x)), bs=a.bs, seed=epoch))):
-            xb, z = x[ib], mu[ib] + a.noise*std*torch.randn(mu[ib].shape, generator=g)
+            xb, z = x[ib], mu[ib]
+            z = z + a.noise*std*torch.randn(z.shape, generator=g)
             rec = vae.decode(z)
             d_loss = F.relu(1 - D(xb)).mean() + F.relu(1 + D(rec.detach())).mean()
             opt_d.zero_grad(); d_loss.backward(); opt_d.step()
