@@ -25,12 +25,12 @@ from .metrics import (evaluate, generate_set, features, test_features, gaussian_
                              default_classifier, real_like, vae_reconstruct)
 
 # %% auto #0
-__all__ = ['STUDIES', 'QUALITY_SETTINGS', 'SPREAD_SETTINGS', 'LEVER_BASE', 'LEVERS', 'UNET_DESIGNS', 'results_dir', 'save_study',
-           'load_study', 'study_header', 'study', 'run_study', 'row_settings', 'train_minutes', 'seconds_per_80',
-           'quality_table', 'print_quality_table', 'pick', 'quality_sweep', 'quality_10k', 'plot_fid_by_steps',
-           'readme_quality_table', 'set_figures', 'fid_split', 'generated_latents', 'decode', 'class_spread',
-           'latent_spread', 'AutoGuided', 'weak_model', 'autoguidance', 'levers', 'speed', 'bench_unet_designs',
-           'unet_designs']
+__all__ = ['STUDIES', 'QUALITY_SETTINGS', 'SPREAD_SETTINGS', 'LEVER_BASE', 'FAST_BEFORE', 'LEVERS', 'CADS_ROWS', 'UNET_DESIGNS',
+           'results_dir', 'save_study', 'load_study', 'study_header', 'study', 'run_study', 'row_settings',
+           'train_minutes', 'seconds_per_80', 'quality_table', 'print_quality_table', 'pick', 'quality_sweep',
+           'quality_10k', 'plot_fid_by_steps', 'readme_quality_table', 'set_figures', 'fid_split', 'generated_latents',
+           'decode', 'class_spread', 'latent_spread', 'AutoGuided', 'weak_model', 'autoguidance', 'levers', 'CADS',
+           'cads', 'speed', 'bench_unet_designs', 'unet_designs']
 
 # %% ../nbs/results.ipynb #77be8155
 def results_dir()->Path:
@@ -350,7 +350,8 @@ def autoguidance(weak:str,                # the weak model's folder (`weak_model
     return rows
 
 # %% ../nbs/results.ipynb #5edce7cd
-LEVER_BASE = 'runs/fast0'  # the `fast` recipe as it was before the levers: `train(TrainConfig.preset('fast'), 'runs/fast0')`
+LEVER_BASE = 'runs/fast0'  # the `fast` recipe as it was before the levers: `train(TrainConfig.preset('fast', **FAST_BEFORE), 'runs/fast0')`
+FAST_BEFORE = dict(vae_epochs=3, sampling=SamplerSettings())  # what `fast` changed since: 3 VAE epochs, guidance 2 at t 100-900
 LEVERS = [dict(label="`fast` as it was, the teacher's settings", weights=LEVER_BASE),
           dict(label='guidance 1.5', weights=LEVER_BASE, guidance=1.5),
           dict(label='guided at t 100-700 only', weights=LEVER_BASE, guidance_interval=(100, 700)),
@@ -362,7 +363,15 @@ LEVERS = [dict(label="`fast` as it was, the teacher's settings", weights=LEVER_B
           dict(label='logit-normal timesteps', weights='runs/logitn'),
           dict(label='VAE decoder 48, 96, 192', weights='runs/vae_dec'),
           dict(label='VAE decoder 48, 96, 192, guidance 1.5', weights='runs/vae_dec', guidance=1.5),
-          dict(label='decoder fine-tuned with a patch-GAN term', weights='runs/gan_dec')]
+          dict(label='decoder fine-tuned with a patch-GAN term', weights='runs/gan_dec'),
+          dict(label='guidance 1.75 at t 100-700', weights=LEVER_BASE, guidance=1.75, guidance_interval=(100, 700)),
+          dict(label='VAE 5 epochs', weights='runs/vae5'),
+          dict(label='VAE 5 epochs, guided at t 100-700', weights='runs/vae5', guidance_interval=(100, 700)),
+          dict(label='VAE 5 epochs, guidance 1.75 at t 100-700', weights='runs/vae5', guidance=1.75, guidance_interval=(100, 700)),
+          dict(label='VAE 5 epochs: small student of guidance 2 at t 100-900', weights='runs/s1', sampler='student', steps=2),
+          dict(label='VAE 5 epochs: small student of guidance 1.75 at t 100-700', weights='runs/s2', sampler='student', steps=2),
+          dict(label='the same, 4,000 distillation steps', weights='runs/s2long', sampler='student', steps=2),
+          dict(label="the same, a student of the teacher's shape", weights='runs/s2full', sampler='student', steps=2)]
 
 @study
 def levers(per_class:int=500,             # images of each class per row
@@ -373,6 +382,58 @@ def levers(per_class:int=500,             # images of each class per row
     rows = [dict(r, per_class=per_class, group='levers') for r in (rows or LEVERS)
             if not (skip_missing and r.get('weights') and not Path(r['weights']).is_dir())]
     return quality_table(load_pretrained(), rows)
+
+# %% ../nbs/results.ipynb #c4d5a002
+class _Given(nn.Module):
+    "A stand-in for the UNet's `context`: the tokens it was given, whatever the labels"
+    def __init__(self, ctx:Tensor): super().__init__(); self.ctx = ctx
+    def forward(self, labels:Tensor)->Tensor: return self.ctx
+
+class CADS(nn.Module):
+    "A UNet stand-in for condition-annealed sampling: noise on the class tokens, strong at high noise levels, none below `tau[0]`"
+    def __init__(self, unet:nn.Module,  # the UNet, with a `context` that turns labels into tokens
+                 s:float=0.1,           # the noise scale
+                 tau:tuple=(0.6, 0.9),  # t (a fraction of the schedule) below which the condition is clean, above which it is noise
+                 psi:float=1.0,         # how much of the rescaled condition to use
+                 n_steps:int=1000,      # the schedule's timesteps
+                 seed:int=0):           # seeds the noise
+        super().__init__(); self.unet, self.s, self.tau, self.psi, self.n_steps = unet, s, tau, psi, n_steps
+        self.gen = torch.Generator().manual_seed(seed)
+    def gamma(self, t:Tensor)->Tensor: # timesteps (B,) -> the share of the clean condition (B,)
+        u = t.float()/(self.n_steps - 1)
+        return ((self.tau[1] - u)/(self.tau[1] - self.tau[0])).clamp(0, 1)
+    def forward(self, x:Tensor, t, labels:Tensor)->Tensor:
+        t = torch.as_tensor(t, device=x.device).expand(len(x))
+        y = self.unet.context(labels)
+        g = self.gamma(t).view(-1, 1, 1).to(y)
+        yn = g.sqrt()*y + self.s*(1 - g).sqrt()*torch.randn(y.shape, generator=self.gen).to(y)
+        m, sd = y.mean((1, 2), keepdim=True), y.std((1, 2), keepdim=True)
+        yn = self.psi*((yn - yn.mean((1, 2), keepdim=True))/yn.std((1, 2), keepdim=True).clamp_min(1e-8)*sd + m) + (1 - self.psi)*yn
+        ctx = torch.where((labels < N_CLASSES).view(-1, 1, 1).to(y.device), yn, y)  # the null class stays clean
+        inner = self.unet.context
+        self.unet.context = _Given(ctx)
+        try: return self.unet(x, t, labels)
+        finally: self.unet.context = inner
+
+# %% ../nbs/results.ipynb #c4d5a009
+CADS_ROWS = [dict(label="the teacher's settings"), dict(label='CADS, s = 0.1', cads=dict(s=0.1)),
+             dict(label='CADS, s = 0.25', cads=dict(s=0.25)), dict(label='CADS, s = 0.5', cads=dict(s=0.5)),
+             dict(label='guidance 2 at t 100-900', settings=dict(guidance=2.0, guidance_interval=(100, 900))),
+             dict(label='guidance 2 at t 100-900, CADS, s = 0.25', settings=dict(guidance=2.0, guidance_interval=(100, 900)), cads=dict(s=0.25))]
+
+@study
+def cads(per_class:int=500,           # images of each class per row
+         weights:str|None=None,       # the model (default: the shipped weights)
+         rows:list|None=None,         # default `CADS_ROWS`
+         seed:int=0)->list:
+    "FID, the ceiling and class accuracy of the UNet's sampler with and without condition-annealed sampling"
+    pipe, out = load_pretrained(weights), []
+    for r in rows or CADS_ROWS:
+        s = pipe.teacher_settings.replace(**r.get('settings', {}))
+        model = CADS(pipe.unet, n_steps=pipe.sched.n_steps, seed=seed, **r['cads']) if 'cads' in r else None
+        z, labels = generated_latents(pipe, per_class, s, seed, model=model)
+        out.append(dict(label=r['label'], settings=asdict(s), cads=r.get('cads'), **evaluate(decode(pipe, z), labels, vae=pipe.vae, seed=seed)))
+    return out
 
 # %% ../nbs/results.ipynb #25105c94
 @study

@@ -53,7 +53,7 @@ def _check_train_config(c):
 class _VAEStage:
     "The VAE stage's choices (the first part of `TrainConfig`)"
     vae_chs: tuple = (32, 64, 128) # VAE channels per level
-    vae_epochs: int = 3            # VAE training epochs
+    vae_epochs: int = 5            # VAE training epochs
     vae_bs: int = 128              # VAE batch size
     vae_lr: float = 2e-3           # VAE peak learning rate (Adam)
     vae_sched: str = 'onecycle'    # 'onecycle' (warm-up then cosine decay) or 'const'
@@ -83,7 +83,7 @@ class TrainConfig(_VAEStage):
     min_snr_gamma: float|None = 5.0 # Min-SNR-gamma loss weighting (None: plain MSE)
     t_dist: str = 'uniform'        # how training timesteps are drawn: 'uniform' or 'logit_normal'
     p_uncond: float = 0.1          # label dropout for classifier-free guidance
-    sampling: SamplerSettings = field(default_factory=SamplerSettings) # for previews, and the model's default
+    sampling: SamplerSettings = field(default_factory=lambda: SamplerSettings(guidance=1.75, guidance_interval=(100, 700))) # for previews, and the model's default
     n_train: int|None = None       # use only the first n training images (None: all 60,000)
     seed: int = 0                  # seeds data order, noise and initial weights
     def __post_init__(self): _check_train_config(self)
