@@ -351,7 +351,7 @@ def autoguidance(weak:str,                # the weak model's folder (`weak_model
 
 # %% ../nbs/results.ipynb #5edce7cd
 LEVER_BASE = 'runs/fast0'  # the `fast` recipe as it was before the levers: `train(TrainConfig.preset('fast', **FAST_BEFORE), 'runs/fast0')`
-FAST_BEFORE = dict(vae_epochs=3, sampling=SamplerSettings())  # what `fast` changed since: 3 VAE epochs, guidance 2 at t 100-900
+FAST_BEFORE = dict(vae_epochs=3, sampling=SamplerSettings(guidance=2.0, guidance_interval=(100, 900)))  # what `fast` changed since
 LEVERS = [dict(label="`fast` as it was, the teacher's settings", weights=LEVER_BASE),
           dict(label='guidance 1.5', weights=LEVER_BASE, guidance=1.5),
           dict(label='guided at t 100-700 only', weights=LEVER_BASE, guidance_interval=(100, 700)),
@@ -397,6 +397,8 @@ class CADS(nn.Module):
                  psi:float=1.0,         # how much of the rescaled condition to use
                  n_steps:int=1000,      # the schedule's timesteps
                  seed:int=0):           # seeds the noise
+        if not (s >= 0 and 0 <= tau[0] < tau[1] <= 1 and 0 <= psi <= 1):
+            raise ValueError(f'CADS needs s >= 0, 0 <= tau[0] < tau[1] <= 1 and psi in [0, 1], not s={s}, tau={tau}, psi={psi}')
         super().__init__(); self.unet, self.s, self.tau, self.psi, self.n_steps = unet, s, tau, psi, n_steps
         self.gen = torch.Generator().manual_seed(seed)
     def gamma(self, t:Tensor)->Tensor: # timesteps (B,) -> the share of the clean condition (B,)

@@ -15,7 +15,8 @@ from fastprogress.fastprogress import progress_bar
 from fmsd_nb.core import CheckpointError, save_tensors
 from fmsd_nb.vae import VAE, load_vae
 from fmsd_nb.data import load_fashion_mnist, Batches
-from fmsd_nb.metrics import floor_and_ceiling
+from fmsd_nb.metrics import floor_and_ceiling, vae_reconstruct
+from fmsd_nb.training import encode_dataset
 
 class PatchD(nn.Module):
     "A small patch discriminator: one logit for each 7x7 position"
@@ -27,9 +28,8 @@ class PatchD(nn.Module):
     def forward(self, x): return self.net(x)
 
 def measure(vae:VAE)->dict:
-    vae.eval()
     xt = load_fashion_mnist('test')[0][:2000]
-    with torch.no_grad(): mse = F.mse_loss(vae.decode(vae.encode(xt)[0]), xt).item()
+    mse = F.mse_loss(vae_reconstruct(vae, xt), xt).item()
     c = floor_and_ceiling(torch.arange(10).repeat_interleave(200), vae)['ceiling']
     return dict(test_mse=round(mse, 5), ceiling_fid=round(c['fid'], 4), ceiling_acc=round(c['class_acc'], 4))
 
@@ -43,7 +43,7 @@ def main():
     except CheckpointError as e: p.error(str(e))  # one line and exit code 2
     before = measure(vae)
     x, _ = load_fashion_mnist('train')
-    with torch.no_grad(): mu = torch.cat([vae.encode(x[i:i+1000])[0] for i in range(0, len(x), 1000)])
+    mu = encode_dataset(vae, x, progress=False)[0]
     std, D, g = mu.std(), PatchD(), torch.Generator().manual_seed(0)
     opt_g = torch.optim.Adam(vae.decoder.parameters(), a.lr, betas=(0.5, 0.9))
     opt_d = torch.optim.Adam(D.parameters(), a.lr, betas=(0.5, 0.9))
