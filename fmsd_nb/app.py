@@ -22,13 +22,12 @@ from .core import (WEIGHTS_DIR, CheckpointError, default_device, machine_info, c
 from .data import CLASSES, N_CLASSES, class_labels, show_images, load_fashion_mnist
 from .unet import UNet, UNetConfig
 from .diffusion import NoiseSchedule, SamplerSettings, SAMPLERS, sample, sampling_timesteps, load_model, save_model
-from .training import TrainConfig, bench_training, print_bench, bench_processes, print_processes_bench, plot_losses
+from .training import TrainConfig, plot_losses
 
 # %% auto #0
-__all__ = ['STUDENT_FILE', 'REFERENCE_SAMPLING', 'Pipeline', 'load_student', 'load_pretrained', 'to_uint8', 'to_pil_grid',
-           'slerp', 'interpolate_seeds', 'MixedContext', 'class_mix', 'interpolate_classes', 'trajectory',
-           'GeneratorApp', 'save_samples', 'fmsd_sample', 'export_weights', 'bench_sampling', 'print_sampling_bench',
-           'fmsd_bench']
+__all__ = ['STUDENT_FILE', 'Pipeline', 'load_student', 'load_pretrained', 'to_uint8', 'to_pil_grid', 'slerp', 'interpolate_seeds',
+           'MixedContext', 'class_mix', 'interpolate_classes', 'trajectory', 'GeneratorApp', 'save_samples',
+           'fmsd_sample', 'export_weights']
 
 # %% ../nbs/07_application.ipynb #35b2ff9b
 class Pipeline:
@@ -389,55 +388,3 @@ def export_weights(src:str|Path,                 # a model folder written by `fm
     save_model(dest, vae, unet, meta['diffusion'], sampling or SamplerSettings(**meta['sampling']), half=True,
                train=asdict(TrainConfig.from_dict(meta['train'])), made=made or meta.get('made', {}), **keep)
     if losses: save_json({k: [round(v, 5) for v in l] for k, l in losses.items()}, Path(dest)/'train_log.json', indent=None)
-
-# %% ../nbs/07_application.ipynb #d5ea98b5
-REFERENCE_SAMPLING = SamplerSettings('ddpm', 1000, guidance=1.0, spacing='trailing', guidance_interval=None)  # the reference's way
-
-def bench_sampling(pipe:Pipeline|None=None, # default: the shipped weights
-                   per_class:int=8,         # images of each class
-                   rounds:int=3,            # timings of each fast setting (the median is kept)
-                   reference_steps:int=1000, # DDPM steps of the reference's way
-                  )->dict:
-    "Seconds for `per_class` images of every class: the UNet's settings, the student's 2 and 1 steps, and the reference's way"
-    pipe, ref = pipe or load_pretrained(), REFERENCE_SAMPLING.replace(steps=reference_steps)
-    def timed(s): t0 = time.perf_counter(); pipe.generate('all', n=per_class, seed=0, settings=s); return time.perf_counter() - t0
-    runs = {'teacher': pipe.teacher_settings}
-    if pipe.student is not None: runs |= {f'student {k}': pipe.student_settings.replace(steps=k) for k in (2, 1)}
-    for s in runs.values(): timed(s)  # warm-up
-    rows = {name: dict(settings=asdict(s), seconds=sorted(timed(s) for _ in range(rounds))[rounds//2]) for name, s in runs.items()}
-    rows['reference'] = dict(settings=asdict(ref), seconds=timed(ref))
-    return dict(machine=machine_info(), n=N_CLASSES*per_class, rows=rows)
-
-# %% ../nbs/07_application.ipynb #00555742
-def _describe(s:dict)->str:
-    "Sampler settings in a few words"
-    if s['sampler'] == 'student': return f"distilled student, {s['steps']} step{'s' if s['steps'] > 1 else ''} (no guidance: it is built in)"
-    gi = s['guidance_interval']
-    return f"{s['sampler']}, {s['steps']} {s['spacing']} steps, guidance {s['guidance']:g}" + (f" at t in {list(gi)}" if gi and s['guidance'] != 1 else '')
-
-def print_sampling_bench(b:dict): # what `bench_sampling` returned
-    "The sampling benchmark as a table, then how many times faster each is than the teacher's settings and the reference"
-    rows = [(f"{name}: {_describe(r['settings'])}", r['seconds']) for name, r in b['rows'].items()]
-    w = max(40, *(len(n) for n, _ in rows))
-    print(f"machine: {b['machine']}"); print(f"{'sampling':{w}} {'images':>6} {'seconds':>8}")
-    for name, secs in rows: print(f"{name:{w}} {b['n']:6d} {secs:8.3f}")
-    t, r = b['rows']['teacher']['seconds'], b['rows']['reference']['seconds']
-    for name, row in b['rows'].items():
-        if name not in ('teacher', 'reference'): print(f"ratio sampling speed {name}/teacher: {t/row['seconds']:.1f}x; {name}/reference: {r/row['seconds']:.0f}x")
-    print(f"ratio sampling speed teacher/reference: {r/t:.0f}x")
-
-# %% ../nbs/07_application.ipynb #2632c797
-@call_parse
-def fmsd_bench(rounds:int=3,     # alternating rounds of timing
-               steps:int=4,      # timed training steps per preset per round
-               what:str='all',   # 'training', 'processes' (UNet training split over 1 and 2 CPU processes), 'sampling' or 'all'
-               device:str=None,  # 'cpu' or 'cuda' (default: CUDA when present)
-              ):
-    "Training throughput of the `fast` preset against the `reference` recipe, on 1 and 2 processes, and sampling speed, side by side"
-    with cli_errors('fmsd_bench'):
-        if what not in ('training', 'processes', 'sampling', 'all'):
-            raise ValueError(f"--what must be 'training', 'processes', 'sampling' or 'all', not {what!r}")
-        dev = default_device(device)
-        if what in ('training', 'all'): print_bench(bench_training(rounds=rounds, steps=steps, device=dev))
-        if what in ('processes', 'all'): print_processes_bench(bench_processes(steps=steps))
-        if what in ('sampling', 'all'): print_sampling_bench(bench_sampling(load_pretrained(device=dev), rounds=rounds))

@@ -5,7 +5,7 @@
   `--resume` ends with exactly the weights of a run that was never stopped;
 - Ctrl-C stops both processes at the same step, after one checkpoint;
 - a bad launch (a batch that does not divide by the processes, a process that cannot reach the others) ends with
-  one line and exit code 2, never a hang."""
+  one line and exit code 2, never a hang; under torchrun the line is there every time, also on a busy CPU."""
 import json, os, shutil, signal, socket, subprocess, sys, time
 from pathlib import Path
 import pytest, torch
@@ -98,11 +98,26 @@ def test_a_process_that_cannot_reach_the_others(tmp_path, rank):
     assert code == 2 and len(err.splitlines()) == 1 and f'process {rank} of 2 could not reach the others' in err, err
     assert time.time() - t0 < 60
 
+BAD_BS = 'fmsd_train: error: bs {} is not divisible by the {} processes: each takes an equal part of every batch'
+
 def test_batch_not_divisible_by_the_processes(tmp_path):
     code, out, err = launch_alone(0, 3, tmp_path)  # tiny's batch of 64 does not divide by 3: refused before joining
-    assert code == 2 and err == 'fmsd_train: error: bs 64 is not divisible by the 3 processes: each takes an equal part of every batch'
-    code, out, err = launch_alone(1, 3, tmp_path)  # the other processes exit the same way, without repeating the line
-    assert code == 2 and err == ''
-    # under torchrun: the first process reports it in one line, and nothing hangs (torchrun adds its own summary)
-    code, out, err = run(train_cmd(tmp_path/'bad', '--bs', '63'), timeout=120)
-    assert code != 0 and err == 'fmsd_train: error: bs 63 is not divisible by the 2 processes: each takes an equal part of every batch'
+    assert code == 2 and err == BAD_BS.format(64, 3)
+    t0 = time.time()  # another process waits for torchrun to end it; with no torchrun it says it after the wait
+    code, out, err = launch_alone(1, 3, tmp_path)
+    assert code == 2 and err == BAD_BS.format(64, 3) and time.time() - t0 >= 10
+
+def _busy(n):
+    "`n` processes that keep the CPU busy"
+    return [subprocess.Popen([sys.executable, '-c', 'while True: pass']) for _ in range(n)]
+
+def test_bad_launch_says_why_under_load(tmp_path):
+    "Under torchrun the reason reaches the terminal every time, also with the CPU busy (a race lost it 2 times in 5)"
+    hogs = _busy(6)
+    try:
+        for i in range(5):
+            code, out, err = run(train_cmd(tmp_path/f'bad{i}', '--bs', '63'), timeout=180)
+            lines = err.splitlines()
+            assert code != 0 and lines and set(lines) == {BAD_BS.format(63, 2)}, (i, err)
+    finally:
+        for h in hogs: h.kill(); h.wait()

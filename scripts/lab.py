@@ -1,0 +1,234 @@
+#!/usr/bin/env python
+"""The lab: studies that need training runs of their own, and research stand-ins that did not become part of the
+package. The results notebook imports it; from the shell it runs one study and stores it in nbs/results/:
+
+    python scripts/lab.py levers skip_missing=True     # NAME [key=value ...], values as Python literals or text
+    python scripts/lab.py weak_model out=runs/weak_tiny2 && python scripts/lab.py autoguidance weak=runs/weak_tiny2
+
+Model folders named here (`runs/...`) are relative to nbs/, where the script works."""
+from __future__ import annotations
+import ast, copy, os, shutil, sys
+from dataclasses import asdict
+from pathlib import Path
+
+import torch
+from torch import Tensor, nn
+
+from fmsd_nb.core import WEIGHTS_DIR, default_device, load_json, save_json
+from fmsd_nb.data import N_CLASSES, load_fashion_mnist
+from fmsd_nb.unet import UNet, UNetConfig
+from fmsd_nb.vae import VAE
+from fmsd_nb.diffusion import SamplerSettings
+from fmsd_nb.training import TrainConfig, Trainer, train, encode_dataset, unet_loss_fn
+from fmsd_nb.distill import distill, DistillConfig, save_student
+from fmsd_nb.app import load_pretrained
+from fmsd_nb.metrics import evaluate, test_features, gaussian_fit, default_classifier
+from fmsd_nb.bench import timed_steps
+from fmsd_nb.studies import study, run_study, quality_table, generated_latents, decode, set_figures
+
+NBS = Path(__file__).resolve().parent.parent/'nbs'
+
+class AutoGuided(nn.Module):
+    "A UNet stand-in for guidance: `bad` answers the unconditional half of `guided_output`'s batch, conditionally"
+    def __init__(self, good:nn.Module, bad:nn.Module): super().__init__(); self.good, self.bad = good, bad
+    def forward(self, x, t, labels):
+        b = len(x)//2
+        if len(x) % 2 == 0 and (labels[b:] == N_CLASSES).all() and (labels[:b] < N_CLASSES).all():  # the doubled batch
+            return torch.cat([self.good(x[:b], t[:b], labels[:b]), self.bad(x[b:], t[b:], labels[:b])])
+        return self.good(x, t, labels)
+
+def weak_model(out:str|Path,            # the new model folder
+               unet:str='tiny',         # its UNet preset
+               epochs:int=2,            # its UNet epochs
+               src:str|Path=WEIGHTS_DIR, # the model whose VAE it shares
+               progress:bool=True,
+               **changes,               # other `TrainConfig` fields, e.g. n_train
+              )->dict:                  # `train`'s summary
+    "Train a weaker UNet on the latents of `src`'s VAE (a model folder for autoguidance)"
+    out = Path(out); out.mkdir(parents=True, exist_ok=True)
+    shutil.copy(Path(src)/'vae.safetensors', out/'vae.safetensors')  # `train` resumes after the VAE stage
+    return train(TrainConfig.preset('fast', unet=unet, epochs=epochs, **changes), out, resume=True, progress=progress)
+
+@study
+def autoguidance(weak:str,                # the weak model's folder (`weak_model`)
+                 per_class:int=200,       # images of each class per row
+                 guidance:tuple=(1.5, 2.0, 3.0), # autoguidance scales
+                 weights:str|None=None,   # the model to sample (default: the shipped weights)
+                 seed:int=0)->list:
+    "FID's terms and class accuracy with classifier-free guidance (the default) and with autoguidance by `weak`"
+    pipe, bad = load_pretrained(weights), load_pretrained(weak)
+    fit, auto = gaussian_fit(test_features(default_classifier())), AutoGuided(pipe.unet, bad.unet).eval()
+    rows = []
+    classifier_free = ('classifier-free', pipe.unet, pipe.teacher_settings.guidance)
+    for mode, model, w in [classifier_free] + [(f'autoguidance by {weak}', auto, w) for w in guidance]:
+        s = pipe.teacher_settings.replace(guidance=w)
+        z, labels = generated_latents(pipe, per_class, s, seed, model=model)
+        rows.append(dict(guidance=mode, settings=asdict(s), **set_figures(decode(pipe, z), labels, fit)))
+    return rows
+
+# the `fast` recipe as it was before the levers: `train(TrainConfig.preset('fast', **FAST_BEFORE), 'runs/fast0')`
+LEVER_BASE = 'runs/fast0'
+# what `fast` changed since
+FAST_BEFORE = dict(vae_epochs=3, sampling=SamplerSettings(guidance=2.0, guidance_interval=(100, 900)))
+LEVERS = [dict(label="`fast` as it was, the teacher's settings", weights=LEVER_BASE),
+          dict(label='guidance 1.5', weights=LEVER_BASE, guidance=1.5),
+          dict(label='guided at t 100-700 only', weights=LEVER_BASE, guidance_interval=(100, 700)),
+          dict(label='guidance 1.5 at t 100-700', weights=LEVER_BASE, guidance=1.5, guidance_interval=(100, 700)),
+          dict(label='guidance falling linearly with t', weights=LEVER_BASE, guidance_schedule='linear'),
+          dict(label='class embedding and AdaGN', weights='runs/ada'),
+          dict(label='AdaGN, guidance 1.5', weights='runs/ada', guidance=1.5),
+          dict(label='AdaGN, guidance 1.5 at t 100-700', weights='runs/ada', guidance=1.5,
+               guidance_interval=(100, 700)),
+          dict(label='logit-normal timesteps', weights='runs/logitn'),
+          dict(label='VAE decoder 48, 96, 192', weights='runs/vae_dec'),
+          dict(label='VAE decoder 48, 96, 192, guidance 1.5', weights='runs/vae_dec', guidance=1.5),
+          dict(label='decoder fine-tuned with a patch-GAN term', weights='runs/gan_dec'),
+          dict(label='guidance 1.75 at t 100-700', weights=LEVER_BASE, guidance=1.75, guidance_interval=(100, 700)),
+          dict(label='VAE 5 epochs', weights='runs/vae5'),
+          dict(label='VAE 5 epochs, guided at t 100-700', weights='runs/vae5', guidance_interval=(100, 700)),
+          dict(label='VAE 5 epochs, guidance 1.75 at t 100-700', weights='runs/vae5', guidance=1.75,
+               guidance_interval=(100, 700)),
+          dict(label='VAE 5 epochs: small student of guidance 2 at t 100-900', weights='runs/s1',
+               sampler='student', steps=2),
+          dict(label='VAE 5 epochs: small student of guidance 1.75 at t 100-700', weights='runs/s2',
+               sampler='student', steps=2),
+          dict(label='the same, 4,000 distillation steps', weights='runs/s2long', sampler='student', steps=2),
+          dict(label="the same, a student of the teacher's shape", weights='runs/s2full', sampler='student', steps=2)]
+
+@study
+def levers(per_class:int=500,             # images of each class per row
+           rows:list|None=None,           # default `LEVERS`
+           skip_missing:bool=False,       # leave out rows whose model folder is not there (else an error)
+          )->list:
+    "Each lever's row of the quality table, at `per_class` images of each class"
+    rows = [dict(r, per_class=per_class, group='levers') for r in (rows or LEVERS)
+            if not (skip_missing and r.get('weights') and not Path(r['weights']).is_dir())]
+    return quality_table(load_pretrained(), rows)
+
+class _Given(nn.Module):
+    "A stand-in for the UNet's `context`: the tokens it was given, whatever the labels"
+    def __init__(self, ctx:Tensor): super().__init__(); self.ctx = ctx
+    def forward(self, labels:Tensor)->Tensor: return self.ctx
+
+class CADS(nn.Module):
+    "A UNet stand-in for condition-annealed sampling: noisy class tokens at high noise levels, clean below `tau[0]`"
+    def __init__(self, unet:nn.Module,  # the UNet, with a `context` that turns labels into tokens
+                 s:float=0.1,           # the noise scale
+                 tau:tuple=(0.6, 0.9),  # t, as fractions of the schedule: a clean condition below, all noise above
+                 psi:float=1.0,         # how much of the rescaled condition to use
+                 n_steps:int=1000,      # the schedule's timesteps
+                 seed:int=0):           # seeds the noise
+        if not (s >= 0 and 0 <= tau[0] < tau[1] <= 1 and 0 <= psi <= 1):
+            raise ValueError(f'CADS needs s >= 0, 0 <= tau[0] < tau[1] <= 1 and psi in [0, 1], '
+                             f'not s={s}, tau={tau}, psi={psi}')
+        super().__init__(); self.unet, self.s, self.tau, self.psi, self.n_steps = unet, s, tau, psi, n_steps
+        self.gen = torch.Generator().manual_seed(seed)
+    def gamma(self, t:Tensor)->Tensor: # timesteps (B,) -> the share of the clean condition (B,)
+        u = t.float()/(self.n_steps - 1)
+        return ((self.tau[1] - u)/(self.tau[1] - self.tau[0])).clamp(0, 1)
+    def forward(self, x:Tensor, t, labels:Tensor)->Tensor:
+        t = torch.as_tensor(t, device=x.device).expand(len(x))
+        y = self.unet.context(labels)
+        g = self.gamma(t).view(-1, 1, 1).to(y)
+        yn = g.sqrt()*y + self.s*(1 - g).sqrt()*torch.randn(y.shape, generator=self.gen).to(y)
+        m, sd = y.mean((1, 2), keepdim=True), y.std((1, 2), keepdim=True)
+        rescaled = (yn - yn.mean((1, 2), keepdim=True))/yn.std((1, 2), keepdim=True).clamp_min(1e-8)*sd + m
+        yn = self.psi*rescaled + (1 - self.psi)*yn
+        ctx = torch.where((labels < N_CLASSES).view(-1, 1, 1).to(y.device), yn, y)  # the null class stays clean
+        inner = self.unet.context
+        self.unet.context = _Given(ctx)
+        try: return self.unet(x, t, labels)
+        finally: self.unet.context = inner
+
+CADS_ROWS = [dict(label="the teacher's settings"), dict(label='CADS, s = 0.1', cads=dict(s=0.1)),
+             dict(label='CADS, s = 0.25', cads=dict(s=0.25)), dict(label='CADS, s = 0.5', cads=dict(s=0.5)),
+             dict(label='guidance 2 at t 100-900', settings=dict(guidance=2.0, guidance_interval=(100, 900))),
+             dict(label='guidance 2 at t 100-900, CADS, s = 0.25',
+                  settings=dict(guidance=2.0, guidance_interval=(100, 900)), cads=dict(s=0.25))]
+
+@study
+def cads(per_class:int=500,           # images of each class per row
+         weights:str|None=None,       # the model (default: the shipped weights)
+         rows:list|None=None,         # default `CADS_ROWS`
+         seed:int=0)->list:
+    "FID, the ceiling and class accuracy of the UNet's sampler with and without condition-annealed sampling"
+    pipe, out = load_pretrained(weights), []
+    for r in rows or CADS_ROWS:
+        s = pipe.teacher_settings.replace(**r.get('settings', {}))
+        model = CADS(pipe.unet, n_steps=pipe.sched.n_steps, seed=seed, **r['cads']) if 'cads' in r else None
+        z, labels = generated_latents(pipe, per_class, s, seed, model=model)
+        res = evaluate(decode(pipe, z), labels, vae=pipe.vae, seed=seed)
+        out.append(dict(label=r['label'], settings=asdict(s), cads=r.get('cads'), **res))
+    return out
+
+UNET_DESIGNS = {'reference': UNetConfig.preset('reference'), 'fast': UNetConfig.preset('fast'),
+                '64 at 7x7': UNetConfig.preset('fast', mults=(4, 8)),
+                '64 at 7x7, two blocks at 4x4, one in the middle':
+                    UNetConfig.preset('fast', mults=(4, 8), n_blocks=(1, 2), mid_blocks=1)}
+
+def _unet_trainer(ucfg:UNetConfig, cfg:TrainConfig, x:Tensor, y:Tensor, lat:tuple, vae:VAE, device)->Trainer:
+    "A `Trainer` of the UNet stage of `cfg` with a UNet of shape `ucfg`, to time its steps"
+    torch.manual_seed(0)
+    unet = UNet(ucfg).to(device)
+    return Trainer(unet, torch.optim.AdamW(unet.parameters(), lr=1e-4), unet_loss_fn(unet, vae, x, y, lat, cfg, device),
+                   len(x), cfg, 'unet', ema=copy.deepcopy(unet).requires_grad_(False))
+
+def bench_unet_designs(designs:dict|None=None, # name -> `UNetConfig` (default `UNET_DESIGNS`), the baseline first
+                       rounds:int=3, steps:int=4, # alternating rounds, timed steps per design and round (median kept)
+                       device=None, n_images:int=2048)->list: # training images to draw batches from
+    "Training throughput (images/s) and parameters of UNet designs on the `fast` recipe's UNet stage"
+    designs, device, cfg = designs or UNET_DESIGNS, default_device(device), TrainConfig.preset('fast')
+    x, y = (t[:n_images] for t in load_fashion_mnist('train'))
+    vae = VAE(chs=cfg.vae_chs).to(device); lat = encode_dataset(vae, x, progress=False)
+    ts = {k: _unet_trainer(c, cfg, x, y, lat, vae, device) for k, c in designs.items()}
+    gen = torch.Generator().manual_seed(0)
+    for t in ts.values(): timed_steps(t, 1, gen, device)  # warm-up
+    speeds = {k: [] for k in ts}
+    for _ in range(rounds):
+        for k, t in ts.items(): speeds[k].append(timed_steps(t, steps, gen, device))
+    return [dict(design=k, config=asdict(designs[k]), params=sum(p.numel() for p in ts[k].model.parameters()),
+                 images_per_s=sorted(v)[len(v)//2]) for k, v in speeds.items()]
+
+@study
+def unet_designs(rounds:int=3, steps:int=4, device:str|None=None)->list:
+    "`bench_unet_designs` of `UNET_DESIGNS`"
+    return bench_unet_designs(rounds=rounds, steps=steps, device=device)
+
+def with_sampler(src, dest, **changes):
+    "A copy of a model folder (without its student) whose default sampler settings have these changes"
+    shutil.copytree(src, dest, ignore=shutil.ignore_patterns('*_state.safetensors', 'latents.safetensors', 'student.*'))
+    meta = load_json(f'{dest}/config.json'); meta.pop('student', None); meta['sampling'] |= changes
+    save_json(meta, f'{dest}/config.json')
+
+def train_lever_runs():
+    "Train the levers' model folders into `runs/` (relative to nbs/): hours on a 2-core CPU"
+    train(TrainConfig.preset('fast', **FAST_BEFORE), 'runs/fast0')
+    train(TrainConfig.preset('fast', **FAST_BEFORE, class_cond='attn+ada'), 'runs/ada')
+    train(TrainConfig.preset('fast', **FAST_BEFORE, t_dist='logit_normal'), 'runs/logitn')
+    train(TrainConfig.preset('fast', **FAST_BEFORE, vae_dec_chs=(48, 96, 192)), 'runs/vae_dec')
+    train(TrainConfig.preset('fast', **(FAST_BEFORE | dict(vae_epochs=5))), 'runs/vae5')  # `fast` now, sampler aside
+    # the distillation preset's student until it changed: no bottleneck blocks, 96 channels deepest
+    small = dict(mid_blocks=0, mults=(3, 6))
+    for dest, changes, cfg in [('runs/s1', {}, dict(student=small)),
+                               ('runs/s2', dict(guidance=1.75, guidance_interval=[100, 700]), dict(student=small)),
+                               ('runs/s2long', dict(guidance=1.75, guidance_interval=[100, 700]),
+                                dict(student=small, train_steps=4000)),
+                               ('runs/s2full', dict(guidance=1.75, guidance_interval=[100, 700]), {})]:
+        with_sampler('runs/vae5', dest, **changes)
+        student, rec = distill(dest, DistillConfig.preset('fast', **cfg))
+        save_student(dest, student, DistillConfig.preset('fast', **cfg), rec['timesteps'], made={}, default=True)
+
+def _value(v:str):
+    "A command-line value: a Python literal, else the string itself"
+    try: return ast.literal_eval(v)
+    except (ValueError, SyntaxError): return v
+
+def main(argv:list):
+    "`python scripts/lab.py NAME [key=value ...]`: run a study, `train_lever_runs` or `weak_model`, from nbs/"
+    if not argv: sys.exit(__doc__)
+    os.chdir(NBS)
+    kw = {k: _value(v) for k, v in (a.split('=', 1) for a in argv[1:])}
+    if argv[0] in ('train_lever_runs', 'weak_model'): return globals()[argv[0]](**kw)
+    print(run_study(argv[0], **kw))
+
+if __name__ == '__main__': main(sys.argv[1:])
