@@ -17,7 +17,7 @@ from .core import WEIGHTS_DIR, default_device, machine_info, cli_errors, pick_pr
 from .data import N_CLASSES
 from .unet import UNet, UNetConfig
 from .diffusion import NoiseSchedule, SamplerSettings, sample, sampling_timesteps, eps_and_x0, ddim_step, load_model
-from .training import lr_at, ema_update
+from .trainer import lr_at, ema_update
 from .app import STUDENT_FILE
 
 # %% auto #0

@@ -4,7 +4,7 @@
 
 # %% ../nbs/results.ipynb #1d3333da
 from __future__ import annotations
-import datetime, json
+import datetime, inspect, json
 from dataclasses import asdict
 from pathlib import Path
 
@@ -17,7 +17,7 @@ from safetensors import safe_open
 from .core import WEIGHTS_DIR, default_device, machine_info, save_json, load_json
 from .data import CLASSES, N_CLASSES, load_fashion_mnist
 from .diffusion import SamplerSettings, sample
-from .training import TRAIN_PRESETS
+from .trainer import TRAIN_PRESETS
 from .app import Pipeline, load_pretrained
 from .metrics import (evaluate, features, test_features, gaussian_fit, frechet_terms, class_accuracy,
                              default_classifier, real_like, vae_reconstruct)
@@ -76,8 +76,8 @@ def run_study(name:str,                   # a name in `STUDIES`
     return save_study(name, STUDIES[name](**kwargs), study_command(name, **kwargs), note, folder)
 
 def study_command(name:str, **kwargs)->str:
-    "The shell command that runs a study: the package's with `python -c`, the lab's (scripts/lab.py) by its script"
-    if STUDIES[name].__module__.startswith('fmsd_nb'):
+    "The shell command that runs a study: the lab's (defined in scripts/lab.py) by that script, others with `python -c`"
+    if Path(inspect.getsourcefile(STUDIES[name]) or '').name != 'lab.py':
         args = ''.join(f", {k}={v!r}" for k, v in kwargs.items())
         return f'python -c "from fmsd_nb.studies import *; run_study({name!r}{args})"'
     args = ''.join(f' {k}={v if isinstance(v, str) else repr(v)}' for k, v in kwargs.items())

@@ -19,7 +19,8 @@ from fmsd_nb.data import N_CLASSES, load_fashion_mnist
 from fmsd_nb.unet import UNet, UNetConfig
 from fmsd_nb.vae import VAE
 from fmsd_nb.diffusion import SamplerSettings
-from fmsd_nb.training import TrainConfig, Trainer, train, encode_dataset, unet_loss_fn
+from fmsd_nb.trainer import TrainConfig, Trainer
+from fmsd_nb.training import train, encode_dataset, unet_loss_fn
 from fmsd_nb.distill import distill, DistillConfig, save_student
 from fmsd_nb.app import load_pretrained
 from fmsd_nb.metrics import evaluate, test_features, gaussian_fit, default_classifier
