@@ -48,7 +48,7 @@ class ContextUNet(nn.Module):
     "A UNet called with its class context tokens (B,n_tokens,dim) in place of the labels"
     def __init__(self, unet:nn.Module): # a `UNet` conditioned by attention only (`class_cond='attn'`)
         super().__init__(); self.unet = unet
-        if unet.class_emb is not None: raise ValueError("ContextUNet needs a UNet conditioned by attention only (class_cond='attn')")
+        if unet.class_emb is not None: raise ValueError("ContextUNet needs a UNet conditioned by attention only")
     def forward(self, x:Tensor, t:Tensor, ctx:Tensor)->Tensor:
         orig, self.unet.context = self.unet.context, GivenContext(ctx)
         try: return self.unet(x, t, torch.zeros(len(x), dtype=torch.long))  # labels the context no longer reads
@@ -75,7 +75,7 @@ def half_initializers(model, # an `onnx.ModelProto`, changed in place
 
 def short_names(model, # an `onnx.ModelProto`, changed in place
                )->int: # bytes of names saved
-    "Name the graph's intermediate values v0, v1, ... and its nodes not at all: the inputs, outputs and weights keep theirs"
+    "Name the graph's intermediate values v0, v1, ... and its nodes not at all; inputs, outputs and weights keep theirs"
     before, g = model.ByteSize(), model.graph
     keep, names = {v.name for v in [*g.input, *g.output, *g.initializer]}, {}
     for node in g.node:
@@ -139,17 +139,20 @@ def browser_config(meta:dict,  # a model folder's config.json, as `load_model` r
                    files:dict, # the files by role: teacher, teacher_tokens, (student, student_tokens,) decoder, encoder
                   )->dict:
     "model.json: what the page needs besides the networks: classes, diffusion, each network's own sampler, the default"
-    nets, st = {'teacher': _network(files, 'teacher', meta['unet'], meta['diffusion']['prediction'], meta['sampling'])}, meta.get('student')
-    if st: nets['student'] = _network(files, 'student', st['unet'], st['prediction'], st['sampling'], timesteps=list(st['timesteps']))
-    return dict(format=BROWSER_FORMAT, classes=list(CLASSES), null_label=N_CLASSES, latent_shape=[meta['unet']['in_ch'], 7, 7],
-                diffusion=meta['diffusion'], networks=nets, default='student' if st and st.get('default') else 'teacher',
+    st = meta.get('student')
+    nets = {'teacher': _network(files, 'teacher', meta['unet'], meta['diffusion']['prediction'], meta['sampling'])}
+    if st: nets['student'] = _network(files, 'student', st['unet'], st['prediction'], st['sampling'],
+                                      timesteps=list(st['timesteps']))
+    return dict(format=BROWSER_FORMAT, classes=list(CLASSES), null_label=N_CLASSES, diffusion=meta['diffusion'],
+                latent_shape=[meta['unet']['in_ch'], 7, 7], networks=nets,
+                default='student' if st and st.get('default') else 'teacher',  # as `Pipeline` picks its settings
                 vae=dict(decoder=files['decoder'], encoder=files['encoder']))
 
 # %% ../nbs/10_browser.ipynb #9e5b1f20
 def export_browser_model(out:str|Path,                # the folder to write, e.g. the docs site's demo/model/
                          folder:str|Path=WEIGHTS_DIR, # a model folder (default: the shipped weights)
                         )->dict:                      # file name -> size in bytes
-    "Write the demo page's model: the UNet, its student, the decoder and the encoder as ONNX, the class tokens, model.json"
+    "The demo page's model: the UNet, its student, the VAE's decoder and encoder as ONNX, class tokens, model.json"
     vae, unet, meta = load_model(folder)
     out, nets = Path(out), {'teacher': ('unet', unet), 'student': ('student', _student(Path(folder), meta))}
     x, t, img = torch.zeros(2, meta['unet']['in_ch'], 7, 7), torch.tensor([999, 0]), torch.zeros(2, 1, 28, 28)
@@ -157,8 +160,9 @@ def export_browser_model(out:str|Path,                # the folder to write, e.g
     for role, (stem, net) in nets.items():
         if net is None: continue
         files[role], files[f'{role}_tokens'] = f'{stem}.onnx', f'{stem}.tokens.bin'
-        graphs[files[role]] = to_onnx(ContextUNet(net), (x, t, net.context(torch.tensor([0, N_CLASSES]))), ['x', 't', 'ctx'], ['out'])
-        with atomic_write(out/files[f'{role}_tokens']) as tmp: tmp.write_bytes(class_tokens(net).astype('<f4').tobytes())
+        ctx = net.context(torch.tensor([0, N_CLASSES]))
+        graphs[files[role]] = to_onnx(ContextUNet(net), (x, t, ctx), ['x', 't', 'ctx'], ['out'])
+        with atomic_write(out/files[f'{role}_tokens']) as f: f.write_bytes(class_tokens(net).astype('<f4').tobytes())
     files |= dict(decoder='decoder.onnx', encoder='encoder.onnx')
     graphs |= {'decoder.onnx': to_onnx(LatentDecoder(vae), (x,), ['z'], ['images']),
                'encoder.onnx': to_onnx(LatentEncoder(vae), (img,), ['images'], ['z'])}

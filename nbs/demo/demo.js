@@ -49,7 +49,8 @@ const runtime = once(async () => {
 /** A network's class tokens: (null_label+1) rows of n_tokens*dim float32 numbers. */
 async function loadTokens(name, rows, width) {
   const bytes = await (await fetchModelFile(name)).arrayBuffer();
-  if (bytes.byteLength !== 4 * rows * width) throw new Error(`The model file ${name} could not be loaded: it has ${bytes.byteLength} bytes, not ${4 * rows * width}.`);
+  if (bytes.byteLength !== 4 * rows * width)
+    throw new Error(`The model file ${name} could not be loaded: it has ${bytes.byteLength} bytes, not ${4 * rows * width}.`);
   return new Float32Array(bytes);
 }
 
@@ -86,7 +87,8 @@ async function ready() {
 function choices(cfg) {
   const list = [];
   for (const [name, rec] of Object.entries(cfg.networks)) {
-    const student = rec.sampling.sampler === 'student', steps = student ? rec.timesteps.map((_, i) => i + 1) : [rec.sampling.steps];
+    const student = rec.sampling.sampler === 'student';
+    const steps = student ? rec.timesteps.map((_, i) => i + 1) : [rec.sampling.steps];
     for (const k of steps) list.push({id: student ? `${name}-${k}` : name, network: name, steps: k, student,
       text: student ? `Student, ${k} pass${k > 1 ? 'es' : ''}` : `Teacher, ${k} steps`,
       isDefault: name === cfg.default && k === rec.sampling.steps});
@@ -190,8 +192,11 @@ async function denoisingStrip(x0s, ts) {
   return ts.map((t, i) => ({t, images: imgs.slice(i * N_IMAGES, (i + 1) * N_IMAGES).map(p => Array.from(p))}));
 }
 
+/** "75% Sneaker, 25% Ankle boot": a blend of classes a and b at weight w, in words. */
+const blendWords = (names, a, b, w) => `${Math.round(100 * (1 - w))}% ${names[a]}, ${Math.round(100 * w)}% ${names[b]}`;
+
 function describe(cfg, r) {
-  if (r.blend) return `${Math.round(100 * (1 - r.blend.w))}% ${cfg.classes[r.blend.a]}, ${Math.round(100 * r.blend.w)}% ${cfg.classes[r.blend.b]}`;
+  if (r.blend) return blendWords(cfg.classes, r.blend.a, r.blend.b, r.blend.w);
   return r.sketch ? `the sketch finished as ${cfg.classes[r.label]} at strength ${r.strength}` : cfg.classes[r.label];
 }
 
@@ -260,7 +265,10 @@ function stroke(e) {
 
 function setupPad() {
   const pad = $('demo-pad');
-  pad.addEventListener('pointerdown', e => { e.preventDefault(); pad.setPointerCapture(e.pointerId); pen = penAt(e); dab(...pen); showSketch(); });
+  pad.addEventListener('pointerdown', e => {
+    e.preventDefault(); pad.setPointerCapture(e.pointerId);
+    pen = penAt(e); dab(...pen); showSketch();
+  });
   pad.addEventListener('pointermove', stroke);
   for (const ev of ['pointerup', 'pointercancel']) pad.addEventListener(ev, () => { pen = null; });
   $('demo-clear').addEventListener('click', () => { sketch.fill(0); showSketch(); });
@@ -309,9 +317,11 @@ async function run(request) {
     showError(''); showStatus('Generating…');
     const r = await generate({seed, sampler: pickedSampler(), ...args}), cfg = await config(), c = choiceOf(cfg, r.sampler);
     onReady(cfg);
-    const secs = (r.computeMs / 1000).toFixed(2), loading = r.ms - r.computeMs > 500 ? ` (and ${((r.ms - r.computeMs) / 1000).toFixed(1)} s loading files)` : '';
+    const secs = (r.computeMs / 1000).toFixed(2), loadSecs = (r.ms - r.computeMs) / 1000;
+    const loading = loadSecs > 0.5 ? ` (and ${loadSecs.toFixed(1)} s loading files)` : '';
     document.querySelector(`.demo-time[data-sampler="${c.id}"]`).textContent = `${secs} s`;
-    showStatus(`${N_IMAGES} images, ${describe(cfg, r)}: ${c.text.toLowerCase()}, seed ${seed}, in ${secs} s${loading}, computed in this browser.`);
+    showStatus(`${N_IMAGES} images, ${describe(cfg, r)}: ${c.text.toLowerCase()}, seed ${seed}, in ${secs} s${loading}, `
+               + 'computed in this browser.');
   } catch (e) { showError(e.message ?? String(e)); }
   finally {
     busy = false; actions().forEach(b => { b.disabled = false; });
@@ -323,7 +333,7 @@ const selectedClass = id => Number($(id).value);
 
 function blendText() {
   const names = [...$('demo-blend-a').options].map(o => o.text), w = Number($('demo-blend-w').value);
-  $('demo-blend-text').textContent = `${Math.round(100 * (1 - w))}% ${names[selectedClass('demo-blend-a')]}, ${Math.round(100 * w)}% ${names[selectedClass('demo-blend-b')]}`;
+  $('demo-blend-text').textContent = blendWords(names, selectedClass('demo-blend-a'), selectedClass('demo-blend-b'), w);
 }
 
 /** The strength in words: how many of the sampler's steps it runs (as `sample` rounds strength*steps). */
@@ -353,12 +363,20 @@ function showTab(tab) {
 }
 
 function setup() {
-  document.querySelectorAll('[role="tab"]').forEach(t => t.addEventListener('click', () => showTab(t)));
+  const tabs = [...document.querySelectorAll('[role="tab"]')];
+  tabs.forEach((t, i) => {
+    t.addEventListener('click', () => showTab(t));
+    t.addEventListener('keydown', e => {  // the arrow keys move between tabs, as in any tab list
+      const step = {ArrowRight: 1, ArrowLeft: -1}[e.key];
+      if (step) { const next = tabs[(i + step + tabs.length) % tabs.length]; showTab(next); next.focus(); }
+    });
+  });
   document.querySelectorAll('#demo-classes button').forEach(b => b.addEventListener('click', e => {
     const t0 = e.timeStamp;
     run(() => ({label: Number(b.dataset.label), t0}));
   }));
-  const blend = () => run(() => ({blend: {a: selectedClass('demo-blend-a'), b: selectedClass('demo-blend-b'), w: Number($('demo-blend-w').value)}}));
+  const blend = () => run(() => ({blend: {a: selectedClass('demo-blend-a'), b: selectedClass('demo-blend-b'),
+                                          w: Number($('demo-blend-w').value)}}));
   $('demo-blend-w').addEventListener('input', () => { blendText(); blend(); });
   for (const id of ['demo-blend-a', 'demo-blend-b']) $(id).addEventListener('change', () => { blendText(); blend(); });
   $('demo-blend-go').addEventListener('click', blend);
