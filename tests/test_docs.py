@@ -265,18 +265,21 @@ def test_demo_generates(site, browser, site_url, pipe, model_cfg, examples, caps
     assert res['steps'] == [302], res['steps']  # strength 0.6 of the student's 2 passes: the last one
     page.screenshot(path=str(site/'demo_shot.png'), full_page=True)
 
-    # eight images with the default student against the teacher's five steps, on this page, alternating, median of 3
+    # eight images with the default student against the teacher's five steps, on this page, alternating, 7 rounds: the
+    # fastest of each compared (as timeit advises: other work on the machine only ever adds time), the median printed too
     times = {'student-2': [], 'teacher': []}
-    for _ in range(3):
-        for k in times: times[k].append(page.evaluate(_GEN, dict(label=7, seed=3, sampler=k))['computeMs'])
-    med = {k: sorted(v)[1] / 1000 for k, v in times.items()}
+    for _ in range(7):
+        for k in times: times[k].append(page.evaluate(_GEN, dict(label=7, seed=3, sampler=k))['computeMs'] / 1000)
+    best, med = ({k: f(v) for k, v in times.items()} for f in (min, lambda v: sorted(v)[3]))
     with capsys.disabled():  # printed: timings depend on the machine
-        print(f"\ndemo: 8 images {last['ms']/1000:.2f} s after the first click (student, 2 passes); median of 3 on the same page: "
-              f"student 2 passes {med['student-2']:.3f} s, teacher 5 steps {med['teacher']:.3f} s ({med['teacher']/med['student-2']:.1f}x), "
-              f"in headless Chromium, {os.cpu_count()} CPUs; usable after {ready_bytes/1e6:.2f} MB of model files")
+        print(f"\ndemo: 8 images {last['ms']/1000:.2f} s after the first click (student, 2 passes); on the same page, 7 rounds, "
+              f"best (median): student 2 passes {best['student-2']:.3f} s ({med['student-2']:.3f}), teacher 5 steps "
+              f"{best['teacher']:.3f} s ({med['teacher']:.3f}), {best['teacher']/best['student-2']:.1f}x "
+              f"({med['teacher']/med['student-2']:.1f}x), in headless Chromium, {os.cpu_count()} CPUs; "
+              f"usable after {ready_bytes/1e6:.2f} MB of model files")
         print('demo: max pixel difference from Python: ' + ', '.join(f'{k} {v}' for k, v in d.items()))
     assert max(d.values()) <= 2, d
-    assert med['teacher'] >= 2 * med['student-2'], med
+    assert best['teacher'] >= 2 * best['student-2'], times
     assert not refused, f'the demo asked other hosts: {refused[:5]}'
     assert not errors and page.is_hidden('#demo-error'), (errors, page.inner_text('#demo-error'))
     page.close()

@@ -152,7 +152,8 @@ async function generate({label, seed = 0, noise = null, sampler: id = null, blen
   if (!known(label)) throw new Error(`There is no class ${label}: the classes are 0 to ${n - 1}.`);
   if (init && init.length !== SIDE * SIDE) throw new Error(`A sketch holds ${SIDE * SIDE} grey levels, not ${init.length}.`);
   const size = N_IMAGES * cfg.latent_shape.reduce((a, b) => a * b);
-  noise = noise ? Float32Array.from(noise) : sampler.randn(size, seed);
+  const given = noise != null;
+  noise = given ? Float32Array.from(noise) : sampler.randn(size, seed);
   if (noise.length !== size) throw new Error(`The noise must hold ${size} numbers, not ${noise.length}.`);
 
   const net = await network(choice.network), z1 = init ? await encode(init) : null;  // (files load the first time)
@@ -172,8 +173,18 @@ async function generate({label, seed = 0, noise = null, sampler: id = null, blen
           pixels: images.map(p => Array.from(p)), ms: t2 - t0, computeMs: t2 - t1, strip};
   draw($('demo-grid'), images, i => `${describe(cfg, last)} ${i + 1}`);
   selected = Math.min(selected, N_IMAGES - 1);
-  showStrip();
+  showStrip(); report(cfg, choice, last, given ? 'from the noise given' : `seed ${seed}`);
   return last;
+}
+
+/** What was made, how, and how long it took, in the status line; the time beside the sampler too. */
+function report(cfg, choice, r, source) {
+  const secs = (r.computeMs / 1000).toFixed(2), loadSecs = (r.ms - r.computeMs) / 1000;
+  const loading = loadSecs > 0.5 ? ` (and ${loadSecs.toFixed(1)} s loading files)` : '';
+  const time = document.querySelector(`.demo-time[data-sampler="${choice.id}"]`);
+  if (time) time.textContent = `${secs} s`;
+  showStatus(`${N_IMAGES} images, ${describe(cfg, r)}: ${choice.text.toLowerCase()}, ${source}, in ${secs} s${loading}, `
+             + 'computed in this browser.');
 }
 
 /** Refuse student settings whose timesteps are not the first of those it was distilled for (Pipeline._check_student). */
@@ -315,13 +326,8 @@ async function run(request) {
     if (args instanceof Error) throw args;
     if (seed instanceof Error) throw seed;
     showError(''); showStatus('Generating…');
-    const r = await generate({seed, sampler: pickedSampler(), ...args}), cfg = await config(), c = choiceOf(cfg, r.sampler);
-    onReady(cfg);
-    const secs = (r.computeMs / 1000).toFixed(2), loadSecs = (r.ms - r.computeMs) / 1000;
-    const loading = loadSecs > 0.5 ? ` (and ${loadSecs.toFixed(1)} s loading files)` : '';
-    document.querySelector(`.demo-time[data-sampler="${c.id}"]`).textContent = `${secs} s`;
-    showStatus(`${N_IMAGES} images, ${describe(cfg, r)}: ${c.text.toLowerCase()}, seed ${seed}, in ${secs} s${loading}, `
-               + 'computed in this browser.');
+    await generate({seed, sampler: pickedSampler(), ...args});
+    onReady(await config());  // (if the first load failed and this one worked)
   } catch (e) { showError(e.message ?? String(e)); }
   finally {
     busy = false; actions().forEach(b => { b.disabled = false; });
