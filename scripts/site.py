@@ -17,8 +17,9 @@ writes `_proc/`, then nbconvert turns each processed notebook into a page (templ
   from another host.
 
 Both ways it adds the demo page, demo.html: the model generating images in the reader's browser (nbs/10_browser.ipynb).
-Its scripts are nbs/demo/; its model files are exported from the shipped weights at build time (fmsd_nb.browser, which
-needs the dev dependencies onnx and onnxruntime) into demo/model/; onnxruntime-web, pinned in package.json, runs them.
+Its scripts, styles and starting sketches are nbs/demo/; its model files are exported from the shipped weights at build
+time (fmsd_nb.browser, which needs the dev dependencies onnx and onnxruntime) into demo/model/; onnxruntime-web, pinned
+in package.json, runs them.
 
 `serve` builds the site, then serves it on http://127.0.0.1:PORT. tests/test_docs.py builds it with `build(...,
 use_quarto=False)` and opens every page in a browser."""
@@ -34,7 +35,7 @@ DOCS = ROOT/'_docs'
 # MathJax 3 in one self-contained file: TeX input, SVG output (no font files) and every TeX extension built in, so that
 # it never fetches a component or a font from anywhere
 MATHJAX_SRC, MATHJAX_DST = 'node_modules/mathjax/es5/tex-svg-full.js', 'site_libs/mathjax/tex-svg-full.js'
-# the demo page: its scripts and styles (taught in nbs/10_browser.ipynb), and onnxruntime-web's WebAssembly build (the
+# the demo page: its scripts, styles and starting sketches (taught in nbs/10_browser.ipynb), and onnxruntime-web's WebAssembly build (the
 # ES module, the loader it imports, the binary) from npm, served by the site itself
 DEMO_PAGE, DEMO_SRC = 'demo.html', NBS/'demo'
 ORT_SRC, ORT_DST = 'node_modules/onnxruntime-web', 'site_libs/onnxruntime-web'
@@ -354,12 +355,25 @@ _SAMPLERS = {'dpmpp': 'DPM-Solver++(2M)', 'ddim': 'DDIM', 'ddpm': 'DDPM'}
 _SPACINGS = {'logsnr': 'evenly spaced in log-SNR', 'trailing': 'evenly spaced in t'}
 
 
-def describe_sampling(config: dict) -> str:
-    "The sampler settings of model.json in words"
-    s, gi = config['sampling'], config['sampling'].get('guidance_interval')
+def describe_sampling(config: dict, name: str = None) -> str:
+    "A network's own sampler settings of model.json in words (default: the default network's)"
+    net = config['networks'][name or config['default']]
+    s, gi = net['sampling'], net['sampling'].get('guidance_interval')
+    if s['sampler'] == 'student':
+        return (f"the distilled student in {s['steps']} passes (of the timesteps {', '.join(map(str, net['timesteps']))}, "
+                f"deterministic DDIM between them), its guidance built in")
     guidance = f"classifier-free guidance {s['guidance']:g}" + (f' from t = {gi[0]} to {gi[1]}' if gi else '')
     return (f"{_SAMPLERS.get(s['sampler'], s['sampler'])} in {s['steps']} steps, timesteps {_SPACINGS.get(s['spacing'], s['spacing'])}, "
-            f"{guidance}, on a UNet that predicts {config['diffusion']['prediction']}")
+            f"{guidance}, on a UNet that predicts {net['prediction']}")
+
+
+def ready_files(config: dict) -> list:
+    "The model files the demo page loads before it is usable: model.json, the default network and its tokens, the decoder"
+    net = config['networks'][config['default']]
+    return ['model.json', net['onnx'], net['tokens'], config['vae']['decoder']]
+
+
+_ROLES = {'teacher': 'the UNet', 'student': 'its distilled student'}
 
 
 def build_demo(out: Path, all_pages: list, settings: dict):
@@ -367,18 +381,22 @@ def build_demo(out: Path, all_pages: list, settings: dict):
     from jinja2 import Template
     (out/'demo').mkdir(parents=True, exist_ok=True)
     for f in DEMO_SRC.iterdir():
-        if f.suffix in ('.js', '.css'): shutil.copy(f, out/'demo'/f.name)
+        if f.suffix in ('.js', '.css', '.json'): shutil.copy(f, out/'demo'/f.name)
     sizes = export_demo_model(out/'demo'/'model')
     (out/ORT_DST).mkdir(parents=True, exist_ok=True)
     for f in ORT_FILES: shutil.copy(ROOT/ORT_SRC/f, out/ORT_DST/Path(f).name)
     if not (out/'site_libs/site.css').exists(): (out/'site_libs/site.css').write_text(site_css())  # (a Quarto build)
     config = json.loads((out/'demo/model/model.json').read_text())
+    mb = lambda names: f'{sum(sizes[n] for n in names)/1e6:.1f}'
+    networks = [f"{_ROLES.get(k, k)} ({mb([n['onnx'], n['tokens']])} MB with its class tokens)" for k, n in config['networks'].items()]
+    networks += [f"the VAE's decoder ({mb([config['vae']['decoder']])} MB) and encoder ({mb([config['vae']['encoder']])} MB)"]
     by_rel = {p.rel: p for p in all_pages}
     page = Template((ASSETS/'demo.html.j2').read_text()).render(
         settings, root='', title='Generate in your browser', sidebar=sidebar_html(sidebar_entries(), by_rel, None, ''),
         description='Fashion-MNIST images from the latent diffusion model, computed on this page: no server, nothing to install.',
-        classes=config['classes'], sampling=describe_sampling(config), model_mb=f'{sum(sizes.values())/1e6:.2f}',
-        ort_version=json.loads((ROOT/ORT_SRC/'package.json').read_text())['version'], chapter=by_rel.get('10_browser.ipynb'))
+        classes=config['classes'], sampling=describe_sampling(config), model_mb=mb(sizes), ready_mb=mb(ready_files(config)),
+        networks=', '.join(networks), ort_version=json.loads((ROOT/ORT_SRC/'package.json').read_text())['version'],
+        chapter=by_rel.get('10_browser.ipynb'))
     (out/DEMO_PAGE).write_text(page, encoding='utf-8')
     print(f'site.py: {DEMO_PAGE}, model files {sizes} ({sum(sizes.values())/1e6:.2f} MB)')
 

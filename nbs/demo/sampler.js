@@ -1,7 +1,9 @@
-// The sampler of fmsd_nb.diffusion, in JavaScript: the noise schedule, the timesteps, classifier-free guidance and
-// DPM-Solver++(2M), with the Python names in camelCase. No dependencies: the model is any async function
-// model(x, t, labels) -> Float32Array, so this module runs in a browser (with onnxruntime-web, see demo.js) or in
-// Node. Latents are flat Float32Arrays of B*4*7*7 numbers; the arithmetic is in float64, stored as float32.
+// The sampler of fmsd_nb.diffusion, in JavaScript: the noise schedule, the timesteps, classifier-free guidance,
+// DPM-Solver++(2M), the distilled student's DDIM steps, img2img's start part-way down the chain, and the class
+// context blended as fmsd_nb.app's class_mix blends it, with the Python names in camelCase. No dependencies: the
+// model is any async function model(x, t, labels) -> Float32Array, so this module runs in a browser (with
+// onnxruntime-web, see demo.js) or in Node. Latents are flat Float32Arrays of B*4*7*7 numbers; the arithmetic is in
+// float64, stored as float32.
 
 // ---------------------------------------------------------------------------------------------- the noise schedule
 
@@ -63,10 +65,13 @@ export function samplingTimesteps(steps, nSteps, spacing, sched) {
 
 // ---------------------------------------------------------------------------------------------- guidance
 
-/** SamplerSettings.weight_at: the guidance weight at timestep t (1, no guidance, outside guidance_interval). */
-export function weightAt(settings, t) {
+/** SamplerSettings.weight_at: the guidance weight at timestep t of nSteps (1, no guidance, outside guidance_interval). */
+export function weightAt(settings, t, nSteps = 1000) {
   const gi = settings.guidance_interval;
-  return gi == null || (gi[0] <= t && t <= gi[1]) ? settings.guidance : 1;
+  if (gi != null && !(gi[0] <= t && t <= gi[1])) return 1;
+  if ((settings.guidance_schedule ?? 'constant') === 'constant') return settings.guidance;
+  const [lo, hi] = gi ?? [0, nSteps - 1];  // 'linear': from 1 at hi to 2w-1 at lo, mean w
+  return 1 + (settings.guidance - 1) * 2 * (hi - t) / Math.max(1, hi - lo);
 }
 
 /** guided_output: uncond + w*(cond - uncond), from one doubled batch; one plain batch when w is 1 (or 0). */
@@ -120,18 +125,78 @@ export async function dpmppSampler(denoise, x, pairs, sched, callback = null) {
   return x;
 }
 
-/** The samplers by SamplerSettings.sampler: a distilled one- or two-step sampler would be one more entry. */
-export const SAMPLERS = {dpmpp: dpmppSampler};
+// ---------------------------------------------------------------------------------------------- the student's DDIM
 
-/** sample: latents of the classes `labels` from the starting noise (labels.length * 4*7*7 numbers). */
-export async function sample({model, sched, labels, settings, prediction, noise, nullLabel, callback = null}) {
+/** ddim_step with eta 0: deterministic DDIM from t to the next timestep (x0 after the last). */
+export function ddimStep(x, eps, x0, abT, abPrev) {
+  const a = Math.sqrt(abPrev), b = Math.sqrt(Math.max(1 - abPrev, 0));
+  return x.map((xi, i) => a * x0[i] + b * eps[i]);
+}
+
+/** ddim_update's loop: the distilled student's sampler, one network pass and one DDIM step per timestep. */
+export async function ddimSampler(denoise, x, pairs, sched, callback = null) {
+  for (const [i, [t, tPrev]] of pairs.entries()) {
+    const {eps, x0} = await denoise(x, t);
+    x = ddimStep(x, eps, x0, sched.alphaBar(t), sched.alphaBar(tPrev));
+    if (callback) await callback(i, t, x, x0);
+  }
+  return x;
+}
+
+/** The samplers by SamplerSettings.sampler: the UNet's solver, and the student's deterministic DDIM steps. */
+export const SAMPLERS = {dpmpp: dpmppSampler, student: ddimSampler};
+
+// ---------------------------------------------------------------------------------------------- sampling
+
+/** q_sample: x0 noised to timestep t in one jump, sqrt(ab)*x0 + sqrt(1-ab)*noise. */
+export function qSample(sched, x0, t, noise) {
+  const ab = sched.alphaBar(t), a = Math.sqrt(ab), b = Math.sqrt(1 - ab);
+  return x0.map((v, i) => a * v + b * noise[i]);
+}
+
+/** sample: latents of the classes `labels` from the starting noise (labels.length * 4*7*7 numbers); with `xInit`
+ *  (clean latents) and `strength` < 1, img2img: the last round(strength*steps) steps, from xInit noised to the first. */
+export async function sample({model, sched, labels, settings, prediction, noise, nullLabel, xInit = null, strength = 1,
+                              callback = null}) {
   const sampler = SAMPLERS[settings.sampler];
   if (!sampler) throw new Error(`the sampler '${settings.sampler}' is not written in JavaScript; valid: ${Object.keys(SAMPLERS)}`);
-  const ts = samplingTimesteps(settings.steps, sched.nSteps, settings.spacing, sched);
+  if (!(strength >= 0 && strength <= 1)) throw new Error(`strength must be in [0, 1], not ${strength}`);
+  if (strength < 1 && xInit === null) throw new Error(`strength ${strength} < 1 needs xInit, the latents to start from`);
+  const n = roundHalfEven(strength * settings.steps);
+  if (n === 0) return Float32Array.from(xInit);
+  const ts = samplingTimesteps(settings.steps, sched.nSteps, settings.spacing, sched).slice(settings.steps - n);
   const pairs = ts.map((t, i) => [t, i + 1 < ts.length ? ts[i + 1] : -1]);
-  const denoise = async (x, t) => epsAndX0(await guidedOutput(model, x, t, labels, weightAt(settings, t), nullLabel),
+  const x = xInit === null ? Float32Array.from(noise) : qSample(sched, Float32Array.from(xInit), ts[0], noise);
+  const denoise = async (x, t) => epsAndX0(await guidedOutput(model, x, t, labels, weightAt(settings, t, sched.nSteps), nullLabel),
                                            x, sched.alphaBar(t), prediction, settings.clamp_x0);
-  return sampler(denoise, Float32Array.from(noise), pairs, sched, callback);
+  return sampler(denoise, x, pairs, sched, callback);
+}
+
+// ---------------------------------------------------------------------------------------------- the class context
+
+/** ClassContext: the context tokens of each label, a row of the network's token table (n_classes+1 rows). */
+export function classContext(tokens, width) {
+  return labels => {
+    const out = new Float32Array(labels.length * width);
+    labels.forEach((l, i) => out.set(tokens.subarray(l * width, (l + 1) * width), i * width));
+    return out;
+  };
+}
+
+/** MixedContext: conditional row i gets (1-w[i])*tokens(a) + w[i]*tokens(b), in float32 as PyTorch computes it;
+ *  the null rows keep the null tokens. */
+export function mixedContext(tokens, width, a, b, w, nullLabel) {
+  const f = Math.fround, plain = classContext(tokens, width);
+  const ta = tokens.subarray(a * width, (a + 1) * width), tb = tokens.subarray(b * width, (b + 1) * width);
+  return labels => {
+    const out = plain(labels), cond = labels.flatMap((l, i) => l === nullLabel ? [] : [i]);
+    if (cond.length !== w.length) throw new Error(`mixedContext was built for ${w.length} samples, got ${cond.length} conditional rows`);
+    cond.forEach((row, j) => {
+      const wj = f(w[j]), wa = f(1 - wj);
+      for (let k = 0; k < width; k++) out[row * width + k] = f(f(wa * ta[k]) + f(wj * tb[k]));
+    });
+    return out;
+  };
 }
 
 // ---------------------------------------------------------------------------------------------- noise and pixels
