@@ -45,7 +45,8 @@ def class_label(c:str|int, # a class name (any case, singular or plural) or a la
         raise UnknownClassError(f"a class is a name or a label 0..{N_CLASSES-1}, not {c!r}")
     if not isinstance(c, str):
         if not 0 <= int(c) < N_CLASSES:
-            raise UnknownClassError(f"class label {int(c)} is outside 0..{N_CLASSES-1}; valid classes: {', '.join(CLASSES)}")
+            raise UnknownClassError(f"class label {int(c)} is outside 0..{N_CLASSES-1}; "
+                                    f"valid classes: {', '.join(CLASSES)}")
         return int(c)
     k = _key(c)
     for cand in (k, k[:-2] if k.endswith('es') else None, k[:-1] if k.endswith('s') else None):
@@ -113,7 +114,8 @@ def _download(root:Path)->Path:
     try:
         for train in (True, False): FashionMNIST(root, train=train, download=True)
     except Exception as e:
-        raise DataNotFoundError(_HOW_TO_GET.format(cache=root) + f"\n(looked in the places above; download failed: {type(e).__name__})") from None
+        why = f"\n(looked in the places above; download failed: {type(e).__name__})"
+        raise DataNotFoundError(_HOW_TO_GET.format(cache=root) + why) from None
     return root
 
 # %% ../nbs/01_data.ipynb #acd1cd3c
@@ -155,7 +157,8 @@ class Batches:
                  shuffle:bool=True,            # a new random order every epoch
                  drop_last:bool=False,         # drop the last, smaller batch
                  seed:int|None=None):          # seed for the shuffling
-        if not tensors or any(len(t) != len(tensors[0]) for t in tensors): raise ValueError('tensors must have the same length')
+        if not tensors or any(len(t) != len(tensors[0]) for t in tensors):
+            raise ValueError('tensors must have the same length')
         if bs < 1: raise ValueError(f'bs must be at least 1, not {bs}')
         self.tensors, self.bs, self.shuffle, self.drop_last = tensors, bs, shuffle, drop_last
         self.gen = torch.Generator().manual_seed(seed) if seed is not None else None
@@ -184,7 +187,8 @@ def show_images(imgs:Tensor,              # images (N,1,H,W) in [-1,1]
     n, _, h, w = imgs.shape
     ncol = min(nrow, n); nrows = -(-n // ncol); pad = 2
     grid = make_grid(imgs.clamp(-1, 1), nrow=ncol, padding=pad, pad_value=1, normalize=True, value_range=(-1, 1))
-    if ax is None: _, ax = plt.subplots(figsize=(scale*ncol + (1.2 if row_labels else 0), scale*nrows*(1.25 if labels is not None else 1)))
+    figsize = (scale*ncol + (1.2 if row_labels else 0), scale*nrows*(1.25 if labels is not None else 1))
+    if ax is None: _, ax = plt.subplots(figsize=figsize)
     ax.imshow(grid[0], cmap='gray', vmin=0, vmax=1)
     ax.set_xticks([]); ax.set_yticks([])
     for s in ax.spines.values(): s.set_visible(False)

@@ -25,10 +25,10 @@ from .bench import seconds_per_80, bench_training, bench_sampling, describe
 
 # %% auto #0
 __all__ = ['STUDIES', 'REFERENCE_WAY', 'QUALITY_SETTINGS', 'SPREAD_SETTINGS', 'results_dir', 'save_study', 'load_study',
-           'study_header', 'study', 'run_study', 'study_command', 'row_settings', 'train_minutes', 'quality_table',
-           'print_quality_table', 'pick', 'quality_sweep', 'quality_10k', 'plot_fid_by_steps', 'readme_quality_table',
-           'generate_set', 'set_figures', 'fid_split', 'generated_latents', 'decode', 'class_spread', 'latent_spread',
-           'speed', 'readme_speed_table']
+           'study_header', 'study', 'run_study', 'study_command', 'row_settings', 'train_minutes', 'generate_set',
+           'quality_table', 'print_quality_table', 'pick', 'quality_sweep', 'quality_10k', 'plot_fid_by_steps',
+           'readme_quality_table', 'set_figures', 'fid_split', 'generated_latents', 'decode', 'class_spread',
+           'latent_spread', 'speed', 'readme_speed_table']
 
 # %% ../nbs/results.ipynb #77be8155
 def results_dir()->Path:
@@ -113,6 +113,23 @@ def _model_record(row:dict, pipe:Pipeline)->dict:
     minutes = row.get('train_minutes', train_minutes(row.get('weights') or WEIGHTS_DIR) if 'pipe' not in row else None)
     recipe = pipe.meta.get('train', {})
     return dict(model=str(name), preset=recipe.get('name', recipe.get('preset')), train_minutes=minutes)
+
+# %% ../nbs/results.ipynb #d15b5f64
+def generate_set(pipe:Pipeline,         # e.g. `load_pretrained()`, or `load_pretrained(folder)` for your own run
+                 per_class:int,         # images of each class
+                 chunk:int=100,         # images per class per call (memory)
+                 seed:int=0,            # chunk i uses seed + i
+                 progress:bool=False,   # show a progress bar over the chunks
+                 settings:SamplerSettings|None=None, # sampler settings (default: the pipeline's)
+                 **changes,             # fields of the settings to change, for every image
+                )->tuple[Tensor, Tensor]: # images (N,1,28,28) in [-1,1] and labels (N,)
+    "A balanced set of generated images, `per_class` of every class"
+    if per_class < 1: raise ValueError(f'per_class must be at least 1, not {per_class}')
+    sizes = [min(chunk, per_class - i) for i in range(0, per_class, chunk)]
+    parts = [pipe.generate('all', n=k, seed=seed + i, settings=settings, **changes) for i, k in
+             enumerate(progress_bar(sizes, leave=False) if progress else sizes)]
+    labels = torch.cat([torch.arange(N_CLASSES).repeat_interleave(k) for k in sizes])
+    return torch.cat(parts), labels
 
 # %% ../nbs/results.ipynb #7e9988bd
 def quality_table(pipe:Pipeline|None=None, # default the shipped weights
@@ -237,23 +254,6 @@ def readme_quality_table(s:dict,                 # the stored `quality_10k` stud
     return '\n'.join(out) + (f"\n\nMeasured against the 10,000 test images in the features of the project's own "
                              f"Fashion-MNIST classifier ({s['date']}, {s['machine']}); the other settings, the "
                              f"reference's way of sampling and what the gap is made of are in the [results]({link}).")
-
-# %% ../nbs/results.ipynb #d15b5f64
-def generate_set(pipe:Pipeline,         # e.g. `load_pretrained()`, or `load_pretrained(folder)` for your own run
-                 per_class:int,         # images of each class
-                 chunk:int=100,         # images per class per call (memory)
-                 seed:int=0,            # chunk i uses seed + i
-                 progress:bool=False,   # show a progress bar over the chunks
-                 settings:SamplerSettings|None=None, # sampler settings (default: the pipeline's)
-                 **changes,             # fields of the settings to change, for every image
-                )->tuple[Tensor, Tensor]: # images (N,1,28,28) in [-1,1] and labels (N,)
-    "A balanced set of generated images, `per_class` of every class"
-    if per_class < 1: raise ValueError(f'per_class must be at least 1, not {per_class}')
-    sizes = [min(chunk, per_class - i) for i in range(0, per_class, chunk)]
-    parts = [pipe.generate('all', n=k, seed=seed + i, settings=settings, **changes) for i, k in
-             enumerate(progress_bar(sizes, leave=False) if progress else sizes)]
-    labels = torch.cat([torch.arange(N_CLASSES).repeat_interleave(k) for k in sizes])
-    return torch.cat(parts), labels
 
 # %% ../nbs/results.ipynb #0dbb78bc
 def set_figures(imgs:Tensor,    # images (N,1,28,28) in [-1,1]
