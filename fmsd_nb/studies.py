@@ -349,12 +349,13 @@ def speed(rounds:int=3,              # alternating rounds of timing (the median 
     rows = [dict(what='training', stage=stage, preset=p, **r) for (stage, p), r in tb['results'].items()]
     return rows + [dict(what='sampling', way=w, n=sb['n'], **r) for w, r in sb['rows'].items()]
 
-# %% ../nbs/results.ipynb #f9a7ff86
+# %% ../nbs/results.ipynb #c957294d
 def _reference_hours(ips:dict)->float:
     "Hours the reference recipe would train at the measured throughputs, {(stage, preset): images/s}"
     ref = TRAIN_PRESETS['reference']
     return (ref.vae_epochs*60_000/ips['vae', 'reference'] + ref.epochs*60_000/ips['unet', 'reference'])/3600
 
+# %% ../nbs/results.ipynb #f9a7ff86
 def readme_speed_table(s:dict,    # the stored `speed` study (`load_study('speed')`)
                        meta:dict, # the shipped model's config.json: its `made` records
                       )->str:     # markdown: the table
