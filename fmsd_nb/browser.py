@@ -59,7 +59,7 @@ def class_tokens(unet:nn.Module)->np.ndarray: # (n_classes+1, n_tokens*dim) floa
     "A UNet's table of class context tokens, the rows `ClassContext` looks up"
     return unet.context.tokens.weight.detach().cpu().float().numpy()
 
-# %% ../nbs/10_browser.ipynb #e1c3da47
+# %% ../nbs/10_browser.ipynb #1d997b11
 def half_initializers(model, # an `onnx.ModelProto`, changed in place
                      )->int: # how many weights it now stores in float16
     "Store each float32 weight that float16 holds exactly in float16, cast back to float32 when the graph runs"
@@ -74,6 +74,7 @@ def half_initializers(model, # an `onnx.ModelProto`, changed in place
     for i, c in enumerate(casts): model.graph.node.insert(i, c)
     return len(casts)
 
+# %% ../nbs/10_browser.ipynb #54c610ce
 def short_names(model, # an `onnx.ModelProto`, changed in place
                )->int: # bytes of names saved
     "Name the graph's intermediate values v0, v1, ... and its nodes not at all; inputs, outputs and weights keep theirs"

@@ -175,7 +175,7 @@ def pick(rows:list, group:str|None=None, **settings)->dict:
         if in_group and all(same(r['settings'][k], v) for k, v in settings.items()): return r
     raise KeyError(f'no row of group {group!r} with {settings}')
 
-# %% ../nbs/results.ipynb #2733c29e
+# %% ../nbs/results.ipynb #a08d25c6
 _EVEN = dict(spacing='trailing', guidance_interval='all')  # timesteps evenly spaced in t, guidance at every step
 # the `reference` preset's sampler, but for its clamp of x0 to [-1, 1]: that suits the reference's unscaled latents,
 # not our unit-variance ones, and would measure the clamp rather than the sampler
@@ -194,6 +194,7 @@ def _per_class(rows:list, per_class:int|None)->list:
     "The rows, with every `per_class` replaced (a quick, rough version of a table) unless it is None"
     return [dict(r, per_class=per_class) if per_class else r for r in rows]
 
+# %% ../nbs/results.ipynb #b838679d
 @study
 def quality_sweep(per_class:int|None=None, # images of each class in every row (default: each row's own)
                   weights:str|None=None,   # a model folder (default: the shipped weights)
