@@ -4,7 +4,7 @@
 
 # %% ../nbs/08_metrics.ipynb #ff2e8f65
 from __future__ import annotations
-import functools, json
+import functools, json, warnings
 from pathlib import Path
 from typing import Callable
 
@@ -40,10 +40,12 @@ def frechet_terms(mu1:np.ndarray,    # mean of the first Gaussian (D,)
                   eps:float=1e-6,    # ridge added when the matrix square root fails
                  )->tuple[float, float]: # the mean term and the covariance term; they sum to the distance
     "The two terms of the Fréchet distance between N(mu1, sigma1) and N(mu2, sigma2): where, and what shape"
-    covmean = scipy.linalg.sqrtm(sigma1 @ sigma2)
-    if not np.isfinite(covmean).all():
-        ridge = eps*np.eye(len(sigma1))
-        covmean = scipy.linalg.sqrtm((sigma1 + ridge) @ (sigma2 + ridge))
+    with warnings.catch_warnings():  # a singular product is expected (a feature that never fires), not news
+        warnings.simplefilter('ignore', scipy.linalg.LinAlgWarning)
+        covmean = scipy.linalg.sqrtm(sigma1 @ sigma2)
+        if not np.isfinite(covmean).all():
+            ridge = eps*np.eye(len(sigma1))
+            covmean = scipy.linalg.sqrtm((sigma1 + ridge) @ (sigma2 + ridge))
     diff = mu1 - mu2
     return float(diff @ diff), float(np.trace(sigma1) + np.trace(sigma2) - 2*np.trace(np.real(covmean)))
 
@@ -308,9 +310,9 @@ PANEL_COLUMNS = [('n', 'N', 1, '.0f'), ('fid', 'FID clf', 1, '.3f'), ('fid_plain
                  ('class_acc', 'class acc', 1, '.1%')]  # key, header, scale, format
 
 def _figure(v, scale:float, fmt:str)->str:
-    "One figure as text: a number, or `mean ± std` for a (mean, std) pair"
-    if isinstance(v, (tuple, list)): return f'{v[0]*scale:{fmt}} ± {v[1]*scale:{fmt}}'
-    return f'{v*scale:{fmt}}'
+    "One figure as text: a number, or `mean ± std` for a (mean, std) pair (the mean alone when std is 0)"
+    if not isinstance(v, (tuple, list)): return f'{v*scale:{fmt}}'
+    return f'{v[0]*scale:{fmt}} ± {v[1]*scale:{fmt}}' if v[1] else _figure(v[0], scale, fmt)
 
 def panel_table(rows:dict, # {row name: a `panel` result, or `seed_spread`'s (mean, std) per figure}
                )->str:
@@ -318,9 +320,11 @@ def panel_table(rows:dict, # {row name: a `panel` result, or `seed_spread`'s (me
     lines = [[''] + [head for _, head, _, _ in PANEL_COLUMNS]]
     lines += [[name] + [_figure(r[key], s, f) for key, _, s, f in PANEL_COLUMNS] for name, r in rows.items()]
     widths = [max(len(line[i]) for line in lines) for i in range(len(lines[0]))]
-    out = ['  '.join(c.rjust(w) if i else c.ljust(w) for i, (c, w) in enumerate(zip(line, widths))) for line in lines]
-    return '\n'.join(out + [f'(against {TEST_SET}; FID in the classifier\'s features, the plain net\'s and the first 64',
-                             'principal components of the pixels; KID, precision and recall (k=3) in the classifier\'s)'])
+    out = ['  '.join(c.rjust(w) if i else c.ljust(w) for i, (c, w) in enumerate(zip(line, widths)))
+           for line in lines]
+    note = (f"(against {TEST_SET}; FID in the classifier's features, the plain net's and the pixels' first 64\n"
+            "principal components; KID, precision and recall (k=3) in the classifier's)")
+    return '\n'.join(out + [note])
 
 # %% ../nbs/08_metrics.ipynb #b1c2d3f1
 def seed_spread(make:Callable,          # make(seed) -> (images, labels)
