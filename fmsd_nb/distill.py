@@ -20,7 +20,7 @@ from .data import N_CLASSES
 from .unet import UNet, UNetConfig
 from .diffusion import (NoiseSchedule, SamplerSettings, SAMPLERS, sample, sampling_timesteps, eps_and_x0, ddim_step,
                                ddim_update, load_model, load_network, copy_model)
-from .training import lr_at, ema_update
+from .training import TrainConfig, Trainer
 from .app import Pipeline, Network
 
 
@@ -108,6 +108,15 @@ class DistillConfig:
 DISTILL_PRESETS = dict(fast=DistillConfig(), tiny=DistillConfig(name='tiny', n_pairs=64, train_steps=4, bs=16))
 
 # %% ../nbs/09_distillation.ipynb #13265b1c
+class _PairsTrainer(Trainer):
+    "The training chapter's `Trainer`, with each batch a seeded random draw from the pairs, `steps` of them"
+    def __init__(self, model, opt, loss_fn, n_pairs:int, cfg:TrainConfig, steps:int, ema:nn.Module):
+        super().__init__(model, opt, loss_fn, steps*cfg.bs, cfg, 'unet', ema=ema, ckpt_seconds=None)  # one epoch
+        self.n_pairs = n_pairs
+    def batches(self, epoch:int):
+        g = torch.Generator().manual_seed(self.cfg.seed)
+        return ((torch.randint(0, self.n_pairs, (self.bs,), generator=g),) for _ in range(self.total))
+
 def fit_student(student:nn.Module,   # the student, called as student(x, t, labels)
                 noise:Tensor,        # the pairs: starting noise (N,...)
                 labels:Tensor,       # labels (N,)
@@ -116,20 +125,16 @@ def fit_student(student:nn.Module,   # the student, called as student(x, t, labe
                 cfg:DistillConfig,   # steps, batch size, learning rate...
                 progress:bool=True,  # show a progress bar
                )->tuple[nn.Module, list]: # the EMA student (eval mode), and the loss of every step
-    "Train a student on teacher pairs with `distill_loss` at the config's timesteps"
+    "Train a student on teacher pairs with `distill_loss` at the config's timesteps, with the training chapter's loop"
     dev, ts = next(student.parameters()).device, cfg.timesteps(sched)
-    ema, opt = copy.deepcopy(student).eval().requires_grad_(False), torch.optim.AdamW(student.parameters(), lr=cfg.lr, weight_decay=0.)
-    g, losses = torch.Generator().manual_seed(cfg.seed), []
-    student.train()
-    for step in (progress_bar(range(cfg.train_steps), leave=False) if progress else range(cfg.train_steps)):
-        i = torch.randint(0, len(noise), (cfg.bs,), generator=g)
-        for group in opt.param_groups: group['lr'] = lr_at(step, cfg.train_steps, cfg.lr)
-        loss = distill_loss(student, noise[i].to(dev), labels[i].to(dev), targets[i].to(dev), sched, ts)
-        if not math.isfinite(loss.item()): raise FloatingPointError(f'the distillation loss became {loss.item()} at step {step}; try a lower lr')
-        opt.zero_grad(set_to_none=True); loss.backward()
-        nn.utils.clip_grad_norm_(student.parameters(), cfg.grad_clip); opt.step()
-        ema_update(ema, student, step + 1, cfg.ema_decay); losses.append(loss.item())
-    return ema, losses
+    run = TrainConfig(name='distill', epochs=1, bs=cfg.bs, lr=cfg.lr, grad_clip=cfg.grad_clip, ema_decay=cfg.ema_decay,
+                      seed=cfg.seed)
+    def loss_fn(i, generator, rows):  # the pairs of the batch `i`; the loss draws nothing at random
+        return distill_loss(student, noise[i].to(dev), labels[i].to(dev), targets[i].to(dev), sched, ts)
+    ema = copy.deepcopy(student).eval().requires_grad_(False)
+    opt = torch.optim.AdamW(student.parameters(), lr=cfg.lr, weight_decay=0.)
+    return ema, _PairsTrainer(student, opt, loss_fn, len(noise), run, cfg.train_steps, ema).fit(progress).losses
+
 
 # %% ../nbs/09_distillation.ipynb #59f81b13
 def _cut(w:Tensor,      # a teacher tensor
