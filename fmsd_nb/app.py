@@ -4,9 +4,10 @@
 
 # %% ../nbs/07_application.ipynb #1f3e59c3
 from __future__ import annotations
-import contextlib, io, time
-from dataclasses import asdict
+import contextlib, importlib, io, time
+from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import Callable
 
 import numpy as np
 import torch
@@ -17,62 +18,81 @@ from torchvision.utils import make_grid
 from fastcore.basics import patch
 from fastcore.script import call_parse
 
-from .core import (WEIGHTS_DIR, CheckpointError, default_device, machine_info, cli_errors, atomic_write, save_json, load_json,
-                          load_weights, save_tensors)
+from .core import WEIGHTS_DIR, CheckpointError, default_device, machine_info, cli_errors, atomic_write
 from .data import CLASSES, N_CLASSES, class_labels, show_images, load_fashion_mnist
-from .unet import UNet, UNetConfig
-from .diffusion import NoiseSchedule, SamplerSettings, SAMPLERS, sample, sampling_timesteps, load_model, save_model
+from .diffusion import NoiseSchedule, SamplerSettings, sample, load_model, extra_networks
 from .training import TrainConfig, plot_losses
 
 # %% auto #0
-__all__ = ['STUDENT_FILE', 'Pipeline', 'load_student', 'load_pretrained', 'to_uint8', 'to_pil_grid', 'slerp', 'interpolate_seeds',
-           'MixedContext', 'class_mix', 'interpolate_classes', 'trajectory', 'GeneratorApp', 'save_samples',
-           'fmsd_sample', 'export_weights']
+__all__ = ['Network', 'Pipeline', 'load_pretrained', 'to_uint8', 'to_pil_grid', 'slerp', 'interpolate_seeds', 'MixedContext',
+           'class_mix', 'interpolate_classes', 'trajectory', 'GeneratorApp', 'save_samples', 'fmsd_sample']
 
 # %% ../nbs/07_application.ipynb #35b2ff9b
+@dataclass
+class Network:
+    "A network a pipeline samples with: the samplers that run it, its own settings, and what it predicts"
+    model:nn.Module              # called as model(x, t, labels)
+    settings:SamplerSettings     # its own default settings
+    prediction:str               # what it predicts: 'eps' or 'v'
+    samplers:tuple               # the samplers (names in `SAMPLERS`) that run it
+    guided:bool=True             # whether classifier-free guidance applies to it (False: it is built in)
+    check:Callable|None=None     # check(settings) refuses settings it cannot run (a ValueError)
+
 class Pipeline:
-    "A trained VAE + UNet (and its distilled student, if any), ready to generate Fashion-MNIST images by class"
+    "A trained VAE and its networks (the UNet, and any others of its folder), ready to generate images by class"
     def __init__(self, vae:nn.Module,   # the trained VAE (with its latent scale)
                  unet:nn.Module,        # the (EMA) UNet
                  meta:dict,             # the model folder's `config.json` (as `load_model` returns it)
-                 device=None,           # where to run (default: where the UNet is)
-                 student:nn.Module|None=None): # the distilled student, when the model has one (`load_student`)
+                 device=None):          # where to run (default: where the UNet is)
         self.device = torch.device(device) if device else next(unet.parameters()).device
         self.vae, self.unet, self.meta = vae.to(self.device).eval(), unet.to(self.device).eval(), meta
-        self.student = student.to(self.device).eval() if student is not None else None
-        d, st = meta['diffusion'], meta.get('student') if student is not None else None
+        d = meta['diffusion']
         self.sched, self.prediction = NoiseSchedule(d['schedule'], d['n_steps']).to(self.device), d['prediction']
-        self.teacher_settings = SamplerSettings(**meta['sampling'])                # the UNet's own
-        self.student_settings = SamplerSettings(**st['sampling']) if st else None  # the student's own
-        self.settings = self.student_settings if st and st.get('default') else self.teacher_settings  # every request's defaults
+        self.teacher_settings = SamplerSettings(**meta['sampling'])  # the UNet's own
+        self.networks = [Network(self.unet, self.teacher_settings, self.prediction, ('ddpm', 'ddim', 'dpmpp'))]
+        self.settings = self.teacher_settings  # every request's defaults
         self.latent_shape = (unet.cfg.in_ch, 7, 7)
 
     def seed_noise(self, seed:int)->Tensor: # the starting noise `generate(..., n=1, seed=seed)` draws, (1,*latent_shape)
         "The latent noise one image of `seed` starts from"
         return torch.randn((1, *self.latent_shape), generator=torch.Generator().manual_seed(seed))
 
-# %% ../nbs/07_application.ipynb #55854783
-STUDENT_FILE = 'student.safetensors'
 
-def load_student(folder:str|Path, # a model folder
-                 meta:dict,       # its config.json, as `load_model` returns it
-                 device='cpu',    # where to put the student
-                )->nn.Module|None: # the student UNet in eval mode; None when the model has no student
-    "The distilled student of a model folder (written by `fmsd_distill`), if it has one"
-    st = meta.get('student')
-    if st is None: return None
-    try: cfg = UNetConfig(**st['unet']); SamplerSettings(**st['sampling']); [int(t) for t in st['timesteps']]
-    except (TypeError, ValueError, KeyError) as e:
-        raise CheckpointError(f"{Path(folder)/'config.json'}: its 'student' entry is damaged ({type(e).__name__}: {e})") from None
-    return load_weights(UNet(cfg), Path(folder)/STUDENT_FILE).to(device).eval()
+# %% ../nbs/07_application.ipynb #55854783
+@patch
+def add_network(self:Pipeline, net:Network, default:bool=False): # `default`: its settings become every request's
+    "Let requests run `net`, by its samplers"
+    self.networks.append(net)
+    if default: self.settings = net.settings
+
+@patch(as_prop=True)
+def samplers(self:Pipeline)->list: return [s for n in self.networks for s in n.samplers]  # all it can run
+
+@patch
+def network(self:Pipeline, sampler:str)->Network:
+    "The network that `sampler` runs"
+    for n in self.networks:
+        if sampler in n.samplers: return n
+    raise ValueError(f"this model has no network for the sampler {sampler!r}; its samplers: {', '.join(self.samplers)}")
 
 @patch(cls_method=True)
 def from_folder(cls:Pipeline, path:str|Path|None=None, # a model folder written by `fmsd_train` (default: the shipped weights)
                 device=None)->Pipeline:                # 'cpu' or 'cuda' (default: CUDA when present)
-    "Load a pipeline from a model folder, with its student if it has one"
+    "Load a pipeline from a model folder, with every network it holds"
     path, dev = path or WEIGHTS_DIR, default_device(device)
     vae, unet, meta = load_model(path, device=dev)
-    return cls(vae, unet, meta, dev, load_student(path, meta, dev))
+    pipe = cls(vae, unet, meta, dev)
+    for name, entry in extra_networks(meta).items():
+        module = str(entry['module'])
+        use = None
+        try:
+            if module.startswith('fmsd_nb.'): use = getattr(importlib.import_module(module), 'use_network', None)
+        except ModuleNotFoundError as e:
+            if e.name != module: raise
+        if use is None: raise CheckpointError(f"{Path(path)/'config.json'}: no fmsd_nb module uses {name!r} ({module})")
+        use(pipe, path, name, entry)  # the module adds the network to the pipeline
+    return pipe
+
 
 # %% ../nbs/07_application.ipynb #ff68d654
 def load_pretrained(path:str|Path|None=None, # a folder written by `fmsd_train`; default: the weights shipped in the package
@@ -98,23 +118,6 @@ def _check_n(n):
     if isinstance(n, bool) or not isinstance(n, int) or n < 1: raise ValueError(f'the number of images per class must be at least 1, not {n!r}')
 
 @patch
-def _own_settings(self:Pipeline, sampler:str)->SamplerSettings:
-    "The settings a network samples with by default: the student's for 'student', else the UNet's"
-    if sampler != 'student': return self.teacher_settings
-    if self.student is None:
-        raise ValueError("this model has no distilled student (sampler 'student'); make one with fmsd_distill (see the distillation chapter)")
-    return self.student_settings
-
-@patch
-def _check_student(self:Pipeline, s:SamplerSettings):
-    "Refuse student settings whose timesteps are not the first of those the student was distilled for"
-    trained, ts = list(self.meta['student']['timesteps']), sampling_timesteps(s.steps, self.sched.n_steps, s.spacing, self.sched)
-    if ts != trained[:len(ts)]:
-        raise ValueError(f"the student was distilled for the timesteps {trained}: it takes 1 to {len(trained)} steps with "
-                         f"spacing {self.student_settings.spacing!r}, not {s.steps} {s.spacing!r} steps (t = {ts}); for other "
-                         f"settings, run the UNet's own sampler (sampler 'dpmpp')")
-
-@patch
 def _init_latents(self:Pipeline, init:Tensor, n:int)->Tensor:
     "img2img: the scaled latents of `init`, one image (1,28,28) for all `n` outputs, or one per output (n,1,28,28)"
     init = init.to(self.device)
@@ -122,19 +125,21 @@ def _init_latents(self:Pipeline, init:Tensor, n:int)->Tensor:
     z = self.vae.to_latent(init)
     return z.expand(n, -1, -1, -1) if len(init) == 1 else z
 
+
 # %% ../nbs/07_application.ipynb #67c4cb44
 @patch
 def request(self:Pipeline,
             settings:SamplerSettings|None=None, # the settings to start from (default: the pipeline's, `self.settings`)
-            **changes,                          # fields to change; naming the other network's kind of sampler starts from its settings
+            **changes,                          # fields to change (another network's sampler: from its settings)
            )->tuple[nn.Module, SamplerSettings, str]: # the network to call, the settings, and what the network predicts
-    "The network and sampler settings a request runs with: the UNet with a solver, or the distilled student"
-    s, want = settings or self.settings, changes.get('sampler')
-    if want is not None and (want == 'student') != (s.sampler == 'student'): s = self._own_settings(want)
-    s = s.replace(**changes)
-    if s.sampler != 'student': return self.unet, s, self.prediction
-    self._own_settings('student'); self._check_student(s)
-    return self.student, s, self.meta['student']['prediction']
+    "The network and sampler settings a request runs with"
+    s = settings or self.settings
+    new = s.replace(**changes)  # checks the changes
+    net = self.network(new.sampler)
+    if net is not self.network(s.sampler): new = net.settings.replace(**changes)
+    if net.check: net.check(new)
+    return net.model, new, net.prediction
+
 
 # %% ../nbs/07_application.ipynb #c0fb79a5
 @patch
@@ -150,7 +155,7 @@ def generate(self:Pipeline,
              callback=None,              # called as callback(i, t, x, x0_pred) after every sampler step
              progress:bool=False,        # show a progress bar
              grid:bool=False,            # also return a PIL grid, one row per class
-             **changes,                  # fields of the settings to change: sampler ('student' too), steps, guidance, spacing, ...
+             **changes,                  # fields of the settings to change: sampler, steps, guidance, spacing, ...
             ):                           # images (N,1,28,28) in [-1,1], class by class (and the grid)
     "Generate images of `classes`, `n` of each"
     _check_n(n)
@@ -264,6 +269,7 @@ class GeneratorApp:
         from IPython.display import display
         display(self.widget)
 
+
 # %% ../nbs/07_application.ipynb #6499f1db
 @patch
 def _controls(self:GeneratorApp):
@@ -271,28 +277,47 @@ def _controls(self:GeneratorApp):
     import ipywidgets as W
     s, lay = self.pipe.settings, dict(style={'description_width': '90px'})
     self.cls = W.Dropdown(options=['all', *CLASSES], value='Sneaker', description='class', **lay)
-    samplers = [n for n in SAMPLERS if n != 'student' or self.pipe.student is not None]  # 'student' if there is one
-    self.sampler = W.Dropdown(options=samplers, value=s.sampler, description='sampler', **lay)
+    self.sampler = W.Dropdown(options=self.pipe.samplers, value=s.sampler, description='sampler', **lay)
     self.steps = W.IntSlider(value=s.steps, min=1, max=1000, description='steps', **lay)
     self.guidance = W.FloatSlider(value=s.guidance, min=0, max=10, step=0.25, description='guidance', **lay)
     self.seed = W.IntText(value=0, description='seed', **lay)
     self.n = W.IntSlider(value=8, min=1, max=self.max_n, description='images', **lay)
-    self.edit = W.BoundedIntText(value=-1, min=-1, max=9999, description='edit test #',
-                                 tooltip='-1: start from noise; 0..9999: edit that test image', **lay)
-    self.strength = W.FloatSlider(value=0.6, min=0, max=1, step=0.05, description='noise level', **lay)
+    self.edit = W.Checkbox(value=False, description='edit a test image', **lay)
+    self.test_image = W.BoundedIntText(value=0, min=0, max=9999, description='test image', disabled=True, **lay)
+    self.strength = W.FloatSlider(value=0.6, min=0, max=1, step=0.05, description='strength', disabled=True,
+                                  tooltip='how much of the image to redraw: 0 keeps it, 1 draws a new one', **lay)
+    self.thumb, self.thumb_label = W.Image(format='png'), W.Label()
     self.button = W.Button(description='Generate', button_style='primary', icon='play')
     self.progress, self.status, self.image = W.IntProgress(value=0, min=0, max=1, layout=W.Layout(width='280px')), W.Label(), W.Image(format='png')
     self.widget = W.VBox([W.HBox([W.VBox([self.cls, self.sampler, self.steps, self.guidance]),
-                                  W.VBox([self.seed, self.n, self.edit, self.strength])]),
+                                  W.VBox([self.seed, self.n, self.edit, self.test_image, self.strength]),
+                                  W.VBox([self.thumb, self.thumb_label])]),
                           W.HBox([self.button, self.progress, self.status]), self.image])
-    self.sampler.observe(lambda change: self._own_settings(change['old'], change['new']), 'value')
+    self.sampler.observe(lambda change: self._sampler_changed(change['old'], change['new']), 'value')
+    for w in (self.edit, self.test_image): w.observe(lambda change: self._show_test(), 'value')
+    self._sampler_changed(s.sampler, s.sampler)
+
+
+# %% ../nbs/07_application.ipynb #6499f1dc
+@patch
+def _sampler_changed(self:GeneratorApp, old:str, new:str):
+    "Another network's sampler starts the sliders at its own steps and guidance; guidance is off where it is built in"
+    net = self.pipe.network(new)
+    if net is not self.pipe.network(old):
+        self.steps.value, self.guidance.value = net.settings.steps, net.settings.guidance
+    self.guidance.disabled = not net.guided
 
 @patch
-def _own_settings(self:GeneratorApp, old:str, new:str):
-    "A change of network (the UNet's solvers or the student) starts the sliders at that network's own steps and guidance"
-    if (old == 'student') == (new == 'student'): return
-    s = self.pipe._own_settings(new)
-    self.steps.value, self.guidance.value = s.steps, s.guidance
+def _show_test(self:GeneratorApp):
+    "When editing, show the chosen test image, enlarged, with its class"
+    self.test_image.disabled = self.strength.disabled = not self.edit.value
+    if not self.edit.value: self.thumb.value, self.thumb_label.value = b'', ''; return
+    if self._test is None: self._test = load_fashion_mnist('test')
+    i = self.test_image.value; x, y = self._test[0][i], int(self._test[1][i])
+    img = Image.fromarray(to_uint8(x[None])[0].numpy()).resize((28*self.scale, 28*self.scale), Image.NEAREST)
+    buf = io.BytesIO(); img.save(buf, format='png'); self.thumb.value = buf.getvalue()
+    self.thumb_label.value = f'test image {i}: {CLASSES[y]}'
+
 
 # %% ../nbs/07_application.ipynb #cf2f2b2e
 @patch
@@ -304,8 +329,8 @@ def _show(self:GeneratorApp, grid:Image.Image):
 @patch
 def generate(self:GeneratorApp, _=None)->Image.Image|None: # `_`: the button, when clicked
     "The Generate button's callback: run the pipeline with the widgets' values and show the grid"
-    if self.edit.value >= 0 and self._test is None: self._test = load_fashion_mnist('test')[0]
-    init = self._test[self.edit.value] if self.edit.value >= 0 else None
+    if self.edit.value: self._show_test()  # loads the test images
+    init = self._test[0][self.test_image.value] if self.edit.value else None
     strength = self.strength.value if init is not None else 1.
     self.progress.max, self.progress.value = max(1, round(strength*self.steps.value)), 0
     def step(i, t, x, x0): self.progress.value = i + 1
@@ -313,7 +338,7 @@ def generate(self:GeneratorApp, _=None)->Image.Image|None: # `_`: the button, wh
     try:
         imgs, grid = self.pipe.generate(self.cls.value, n=self.n.value, seed=self.seed.value, init=init, strength=strength, callback=step,
                                         grid=True, sampler=self.sampler.value, steps=self.steps.value,
-                                        guidance=None if self.sampler.value == 'student' else self.guidance.value)  # built into the student
+                                        guidance=None if self.guidance.disabled else self.guidance.value)
         self._show(grid); self.status.value = f'{len(imgs)} images in {time.time() - t0:.1f} s'
     except ValueError as e: self.status.value = f'error: {e}'
     finally: self.button.disabled = False
@@ -351,8 +376,8 @@ def _interval(s:str|None)->tuple|str|None:
 @call_parse
 def fmsd_sample(classes:str='all',   # class names or labels, comma-separated ('sneaker,bag'), or 'all'
                 per_class:int=8,     # images of each class
-                sampler:str=None,    # 'ddpm', 'ddim', 'dpmpp', or 'student' (the distilled student) (default: the model's)
-                steps:int=None,      # sampler steps, 1..1000; the student's 1 or 2 (default: the model's)
+                sampler:str=None,    # 'ddpm', 'ddim', 'dpmpp', or one of the model's other networks' (default: its own)
+                steps:int=None,      # sampler steps, 1..1000 (default: the model's)
                 guidance:float=None, # classifier-free guidance scale, 0 or more (1: none; default: the model's)
                 seed:int=0,          # random seed: the same seed gives the same images
                 spacing:str=None,    # timesteps: 'trailing' or 'logsnr' (default: the model's)
@@ -372,19 +397,3 @@ def fmsd_sample(classes:str='all',   # class names or labels, comma-separated ('
         imgs = pipe.generate(labels, n=per_class, seed=seed, **changes)
         save_samples(imgs, torch.tensor(labels).repeat_interleave(per_class), o, per_class)
     print(f'wrote {out}: {len(imgs)} images in {time.time()-t0:.1f}s')
-
-# %% ../nbs/07_application.ipynb #4e02ea69
-def export_weights(src:str|Path,                 # a model folder written by `fmsd_train`
-                   dest:str|Path=WEIGHTS_DIR,    # where to write (default: the package's weights)
-                   sampling:SamplerSettings|None=None, # its default sampler settings (default: the folder's own)
-                   made:dict|None=None,          # a record of how the model was made (command, time, machine)
-                   losses:dict|None=None,        # loss curves to keep beside it, {stage: [loss per step]}
-                  ):
-    "Write a trained model in half precision, with its default sampler settings (and its student, if any), as the shipped weights are"
-    vae, unet, meta = load_model(src)
-    student, keep = load_student(src, meta), {'student': meta['student']} if 'student' in meta else {}
-    if student is not None: save_tensors(student.state_dict(), Path(dest)/STUDENT_FILE, half=True)
-    else: (Path(dest)/STUDENT_FILE).unlink(missing_ok=True)  # a student belongs to the UNet it was distilled from
-    save_model(dest, vae, unet, meta['diffusion'], sampling or SamplerSettings(**meta['sampling']), half=True,
-               train=asdict(TrainConfig.from_dict(meta['train'])), made=made or meta.get('made', {}), **keep)
-    if losses: save_json({k: [round(v, 5) for v in l] for k, l in losses.items()}, Path(dest)/'train_log.json', indent=None)

@@ -15,7 +15,7 @@ from torch import Tensor, nn
 from .core import WEIGHTS_DIR, atomic_write, save_json, load_weights
 from .data import CLASSES, N_CLASSES, load_fashion_mnist
 from .unet import UNet, UNetConfig
-from .diffusion import SamplerSettings, load_model
+from .diffusion import SamplerSettings, load_model, load_network
 
 # %% auto #0
 __all__ = ['BROWSER_FORMAT', 'to_onnx', 'GivenContext', 'ContextUNet', 'class_tokens', 'half_initializers', 'short_names',
@@ -114,7 +114,7 @@ class OnnxModel:
 def _student(folder:Path, meta:dict)->nn.Module|None:
     "The distilled student of a model folder (its config.json's `student` entry), if it has one"
     st = meta.get('student')
-    return load_weights(UNet(UNetConfig(**st['unet'])), folder/'student.safetensors').eval() if st else None
+    return load_network(folder, meta, 'student') if st else None
 
 # %% ../nbs/10_browser.ipynb #aee7524b
 class LatentDecoder(nn.Module):

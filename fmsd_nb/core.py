@@ -100,18 +100,35 @@ def load_json(path:str|Path)->dict:
     except (json.JSONDecodeError, UnicodeDecodeError) as e: raise CheckpointError(f'{path} is damaged: {e}') from None
 
 # %% ../nbs/00_core.ipynb #333d833e
-MODEL_FORMATS = ('fmsd_nb.model.v1', 'fmsd_nb.model.v2')  # the last one is written
+MODEL_FORMATS = ('fmsd_nb.model.v1', 'fmsd_nb.model.v2', 'fmsd_nb.model.v3')  # the last one is written
+_V2_NETWORKS = {'student': 'fmsd_nb.distill'}  # networks a `v2` folder could hold besides its UNet: their modules
+
+def _upgrade_config(meta:dict)->dict:
+    "A `config.json` of an older format in the current one"
+    if meta['format'] == 'fmsd_nb.model.v1':
+        t = meta['train']
+        sampling = dict(sampler=t['sampler'], steps=t['sample_steps'], guidance=t['guidance'], spacing='trailing',
+                        guidance_interval=None, clamp_x0=t.get('clamp_x0')) | meta.get('sampling', {})
+        diffusion = dict(schedule=t['schedule'], n_steps=t['n_steps'], prediction=t['prediction'])
+        meta = dict(meta, diffusion=diffusion, sampling=sampling)
+    if meta['format'] != MODEL_FORMATS[-1]:
+        meta |= {k: dict(meta[k], module=m, file=f'{k}.safetensors') for k, m in _V2_NETWORKS.items() if k in meta}
+        if isinstance(meta.get('train'), dict):  # the UNet's one sampler record is `sampling`
+            meta['train'] = {k: v for k, v in meta['train'].items() if k != 'sampling'}
+    return dict(meta, format=MODEL_FORMATS[-1])
 
 def read_model_config(folder:str|Path, # a model folder, e.g. one written by `fmsd_train`
                      )->dict:
-    "A model folder's `config.json`, checked, or a `CheckpointError` saying what is wrong"
-    folder = Path(folder)
+    "A model folder's `config.json`, checked and in the current format, or a `CheckpointError` saying what is wrong"
+    folder = Path(folder); path = folder/'config.json'
     if not folder.is_dir(): raise CheckpointError(f'no such model folder: {folder}')
-    if not (folder/'config.json').is_file(): raise CheckpointError(f'no model in {folder} (config.json is missing)')
-    meta = load_json(folder/'config.json')
+    if not path.is_file(): raise CheckpointError(f'no model in {folder} (config.json is missing)')
+    meta = load_json(path)
     if not isinstance(meta, dict) or meta.get('format') not in MODEL_FORMATS:
-        raise CheckpointError(f'{folder/"config.json"} is not an fmsd_nb model config')
-    return meta
+        raise CheckpointError(f'{path} is not an fmsd_nb model config')
+    try: return _upgrade_config(meta)
+    except (KeyError, TypeError) as e: raise CheckpointError(f'{path} is damaged ({type(e).__name__}: {e})') from None
+
 
 # %% ../nbs/00_core.ipynb #09dc3b5c
 RENAMED_PRESETS = {'seed': 'reference'}

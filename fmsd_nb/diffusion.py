@@ -4,7 +4,7 @@
 
 # %% ../nbs/05_diffusion.ipynb #12e1e5db
 from __future__ import annotations
-import dataclasses, json, math
+import dataclasses, hashlib, json, math
 from dataclasses import dataclass, asdict
 from pathlib import Path
 
@@ -12,7 +12,8 @@ import numpy as np
 import torch
 from torch import Tensor, nn
 from fastprogress.fastprogress import progress_bar
-from .core import WEIGHTS_DIR, MODEL_FORMATS, read_model_config, load_weights, save_tensors, save_json
+from .core import (WEIGHTS_DIR, MODEL_FORMATS, CheckpointError, read_model_config, load_weights, load_tensors,
+                          save_tensors, save_json)
 from .data import N_CLASSES
 from .vae import VAE, load_vae
 from .unet import UNet, UNetConfig
@@ -21,7 +22,7 @@ from .unet import UNet, UNetConfig
 __all__ = ['PREDICTIONS', 'T_DISTS', 'SPACINGS', 'SAMPLERS', 'linear_betas', 'cosine_betas', 'NoiseSchedule', 'q_sample',
            'v_target', 'eps_and_x0', 'diffusion_loss', 'sampling_timesteps', 'guided_output', 'ddpm_step', 'ddim_step',
            'dpmpp_2m_step', 'run_sampler', 'ddpm_update', 'ddim_update', 'dpmpp_update', 'SamplerSettings', 'sample',
-           'save_model', 'load_model']
+           'unet_passes', 'extra_networks', 'save_model', 'load_model', 'load_network', 'copy_model']
 
 # %% ../nbs/05_diffusion.ipynb #a24e7371
 def linear_betas(n_steps:int=1000,      # number of diffusion steps
@@ -278,7 +279,8 @@ def dpmpp_update(sched:NoiseSchedule):
         return x_next
     return update
 
-SAMPLERS = ('ddpm', 'ddim', 'dpmpp', 'student')
+SAMPLERS = dict(ddpm=lambda s, sched, g: ddpm_update(sched, g), ddim=lambda s, sched, g: ddim_update(sched, g, s.eta),
+                dpmpp=lambda s, sched, g: dpmpp_update(sched))  # name -> update rule of (settings, schedule, generator)
 
 # %% ../nbs/05_diffusion.ipynb #20c516e3
 def _check_settings(s):
@@ -293,8 +295,6 @@ def _check_settings(s):
         raise ValueError(f'steps must be an integer of at least 1, not {s.steps!r}')
     if s.spacing not in SPACINGS: raise ValueError(f"unknown spacing {s.spacing!r}; valid spacings: {', '.join(map(repr, SPACINGS))}")
     if not s.guidance >= 0: raise ValueError(f'guidance must be >= 0 (0: unconditional, 1: conditional, >1: stronger), not {s.guidance}')
-    if s.sampler == 'student' and s.guidance != 1:
-        raise ValueError(f"the 'student' sampler runs a distilled student, whose guidance is built in: guidance must be 1, not {s.guidance}")
     if not 0 <= s.eta <= 1: raise ValueError(f'eta must be in [0, 1] (0: deterministic DDIM, 1: DDPM-like), not {s.eta}')
     if s.clamp_x0 is not None and not s.clamp_x0 > 0: raise ValueError(f'clamp_x0 must be > 0 or None, not {s.clamp_x0}')
     if s.guidance_schedule not in ('constant', 'linear'): raise ValueError(f"guidance_schedule must be 'constant' or 'linear', not {s.guidance_schedule!r}")
@@ -303,11 +303,11 @@ def _check_settings(s):
 @dataclass(frozen=True)
 class SamplerSettings:
     "How to sample: the solver and its steps, which timesteps, and how much guidance where"
-    sampler:str='dpmpp'                 # 'ddpm', 'ddim', 'dpmpp', or 'student' (a distilled student)
+    sampler:str='dpmpp'                 # 'ddpm', 'ddim' or 'dpmpp' (a name in `SAMPLERS`)
     steps:int=5                         # model evaluations, 1..n_steps
-    guidance:float=2.0                  # w in uncond + w*(cond - uncond): 0 unconditional, 1 conditional, >1 stronger
+    guidance:float=1.75                 # w in uncond + w*(cond - uncond): 0 unconditional, 1 conditional, >1 stronger
     spacing:str='logsnr'                # timesteps evenly spaced in 'trailing' t or in 'logsnr'
-    guidance_interval:tuple|None=(100, 900) # guide only at t_lo <= t <= t_hi, elsewhere w = 1 (None or 'all': everywhere)
+    guidance_interval:tuple|None=(100, 700) # guide only at t_lo <= t <= t_hi, else w = 1 (None or 'all': everywhere)
     eta:float=0.0                       # DDIM's eta in [0, 1] (0: deterministic); only the 'ddim' sampler has one
     clamp_x0:float|None=None            # clamp the predicted clean latent to [-c, c] at every step (the reference: 1)
     guidance_schedule:str='constant'    # the weight inside the interval: 'constant', or 'linear' (rising as the noise falls, same mean)
@@ -342,10 +342,7 @@ def _check_sample_args(labels, sched, s, prediction, shape, x_init, noise, stren
 
 def _update_rule(s:SamplerSettings, sched:NoiseSchedule, generator):
     "The update of the sampler `s` names"
-    if s.sampler == 'ddpm': return ddpm_update(sched, generator)
-    if s.sampler == 'ddim': return ddim_update(sched, generator, s.eta)
-    if s.sampler == 'student': return ddim_update(sched)  # deterministic DDIM between the student's timesteps
-    return dpmpp_update(sched)
+    return SAMPLERS[s.sampler](s, sched, generator)
 
 def _device_of(model, x_init:Tensor|None)->torch.device:
     "The model's device (of its first parameter), else x_init's, else the CPU"
@@ -380,35 +377,102 @@ def sample(model:nn.Module,            # called as model(x, t, labels), predicti
     pairs = list(zip(ts, ts[1:] + [-1]))
     return run_sampler(denoise, x, progress_bar(pairs, leave=False) if progress else pairs, _update_rule(s, sched, generator), callback)
 
+# %% ../nbs/05_diffusion.ipynb #c0a1b2d3
+def unet_passes(s:SamplerSettings,     # the settings of a sampling run
+                sched:NoiseSchedule,   # the schedule it runs on
+               )->int:                 # network passes per image
+    "How many times a sampling run calls the network per image: once a step, twice at the steps that guide"
+    ts = sampling_timesteps(s.steps, sched.n_steps, s.spacing, sched)
+    return sum(1 if s.weight_at(t, sched.n_steps) in (0, 1) else 2 for t in ts)
+
+
 # %% ../nbs/05_diffusion.ipynb #bb0a8e95
+def extra_networks(meta:dict)->dict: # a model folder's config.json (`read_model_config`)
+    "The networks later chapters added to a model: name -> config.json entry (its `unet` config, `module` and `file`)"
+    return {k: v for k, v in meta.items() if isinstance(v, dict) and 'module' in v and 'file' in v}
+
+def _network_file(folder:Path, name:str, tensors:dict, half:bool)->str:
+    "Write a network's tensors to a new file named by their hash, `name.<hash>.safetensors`; return that name"
+    ts = {k: (v.half() if half and v.is_floating_point() else v).cpu().contiguous() for k, v in tensors.items()}
+    h = hashlib.sha256()
+    for k in sorted(ts): h.update(k.encode()); h.update(ts[k].numpy().tobytes())
+    file = f'{name}.{h.hexdigest()[:16]}.safetensors'
+    save_tensors(ts, folder/file)
+    return file
+
+def _write_model(out:Path, meta:dict, weights:dict, networks:dict, half:bool|None):
+    "Write the weights and the networks' new files, then `config.json` (the commit), then remove the stale files"
+    try: old = extra_networks(read_model_config(out))
+    except CheckpointError: old = {}
+    for name, ts in weights.items(): save_tensors(ts, out/f'{name}.safetensors', half=bool(half))
+    files = {n: dict(e, file=_network_file(out, n, ts, bool(half))) for n, (ts, e) in networks.items()}
+    meta = dict(meta, format=MODEL_FORMATS[-1], **files)
+    save_json(meta, out/'config.json')
+    keep = {e['file'] for e in extra_networks(meta).values()}
+    for name in set(old) | set(networks):
+        for f in out.glob(f'{name}.*safetensors'):
+            if f.name not in keep: f.unlink(missing_ok=True)
+
+
+# %% ../nbs/05_diffusion.ipynb #bb0a8e96
 def save_model(out:str|Path,               # the folder to write
                vae:VAE,                    # the trained VAE (with its latent scale)
                unet:UNet,                  # the trained (EMA) UNet
                diffusion:dict,             # schedule, n_steps and prediction, as the UNet was trained
                sampling:SamplerSettings,   # the sampler settings to generate with by default
                half:bool=False,            # store float16 weights (half the size; they are loaded as float32)
-               **extra,                    # more JSON-serialisable entries for config.json (the training config...)
+               train:dict|None=None,       # the training config, as a dict (without its sampler: that is `sampling`)
+               **extra,                    # more JSON-serialisable entries for config.json (a record of the run...)
               ):
-    "Write a model folder: `vae.safetensors`, `unet.safetensors` and `config.json`, each atomically"
-    out = Path(out)
-    for name, m in (('vae', vae), ('unet', unet)): save_tensors(m.state_dict(), out/f'{name}.safetensors', half=half)
-    save_json(dict(format=MODEL_FORMATS[-1], vae=vae.config, unet=asdict(unet.cfg), latent_scale=float(vae.latent_scale),
-                   diffusion=diffusion, sampling=asdict(sampling), **extra), out/'config.json')
+    "Write a model folder: `vae.safetensors`, `unet.safetensors`, then `config.json`"
+    meta = dict(vae=vae.config, unet=asdict(unet.cfg), latent_scale=float(vae.latent_scale), diffusion=diffusion,
+                sampling=asdict(sampling), **extra)
+    if train is not None: meta['train'] = {k: v for k, v in train.items() if k != 'sampling'}
+    _write_model(Path(out), meta, {'vae': vae.state_dict(), 'unet': unet.state_dict()}, {}, half)
+
 
 # %% ../nbs/05_diffusion.ipynb #593b49a8
-def _upgrade_config(meta:dict)->dict:
-    "A `config.json` of the first format in the current one: the diffusion process and the sampler settings in their own entries"
-    if meta['format'] != 'fmsd_nb.model.v1': return meta
-    t = meta['train']
-    sampling = dict(sampler=t['sampler'], steps=t['sample_steps'], guidance=t['guidance'], spacing='trailing',
-                    guidance_interval=None, clamp_x0=t.get('clamp_x0')) | meta.get('sampling', {})
-    return dict(meta, format=MODEL_FORMATS[-1], diffusion=dict(schedule=t['schedule'], n_steps=t['n_steps'], prediction=t['prediction']),
-                sampling=sampling)
-
 def load_model(folder:str|Path=WEIGHTS_DIR, # a model folder (default: the weights shipped in the package)
                device='cpu',                 # where to put the networks
               )->tuple[VAE, UNet, dict]:     # the VAE, the UNet (eval mode) and config.json
     "The VAE, the UNet and the config of a model folder"
-    meta = _upgrade_config(read_model_config(folder))
+    meta = read_model_config(folder)
     unet = load_weights(UNet(UNetConfig(**meta['unet'])), Path(folder)/'unet.safetensors')
     return load_vae(folder, device), unet.to(device).eval(), meta
+
+def load_network(folder:str|Path, # a model folder
+                 meta:dict,       # its config.json (`read_model_config`)
+                 name:str,        # the network's entry, one of `extra_networks(meta)`
+                 device='cpu',    # where to put it
+                )->UNet:          # in eval mode
+    "A network a later chapter added to a model folder"
+    e = extra_networks(meta).get(name)
+    try: cfg = UNetConfig(**e['unet'])
+    except (TypeError, ValueError, KeyError) as err:
+        where = f"{Path(folder)/'config.json'}: its {name!r} entry"
+        raise CheckpointError(f'{where} is damaged ({type(err).__name__}: {err})') from None
+    return load_weights(UNet(cfg), Path(folder)/e['file']).to(device).eval()
+
+
+# %% ../nbs/05_diffusion.ipynb #bb0a8e98
+def copy_model(src:str|Path,                     # a model folder
+               dest:str|Path,                    # the folder to write (it may be `src`); nothing is written by default
+               sampling:SamplerSettings|None=None, # the UNet's sampler settings (default: `src`'s)
+               half:bool|None=None,              # store float16 (True) or float32 (False) (default: as they are)
+               extras:bool=True,                 # bring the networks later chapters added to `src` (`extra_networks`)
+               networks:dict|None=None,          # networks to add or replace: name -> (network, its config.json entry)
+               **entries,                        # config.json entries to set, e.g. made=dict(command=...)
+              ):
+    "Write the model of `src` into `dest` in one step, with these changes"
+    src, dest = Path(src), Path(dest)
+    meta, f32 = read_model_config(src), half is False
+    weights = {n: load_tensors(src/f'{n}.safetensors', float32=f32)[0] for n in ('vae', 'unet')}
+    nets = {n: (load_tensors(src/e['file'], float32=f32)[0], {k: v for k, v in e.items() if k != 'file'})
+            for n, e in extra_networks(meta).items()} if extras else {}
+    for n, (net, e) in (networks or {}).items():
+        if 'module' not in e: raise ValueError(f'the config.json entry of network {n!r} must name its module')
+        nets[n] = (net.state_dict(), dict(e, unet=asdict(net.cfg)))
+    meta = {k: v for k, v in meta.items() if k not in extra_networks(meta)} | entries
+    if sampling is not None: meta['sampling'] = asdict(sampling)
+    _write_model(dest, meta, weights, nets, half)
+

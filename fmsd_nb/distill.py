@@ -4,25 +4,29 @@
 
 # %% ../nbs/09_distillation.ipynb #62ac0977
 from __future__ import annotations
-import copy, dataclasses, datetime, math, shutil, time
+import copy, dataclasses, datetime, math, time
 from dataclasses import dataclass, asdict, field
+from functools import partial
 from pathlib import Path
 
 import torch
 from torch import nn, Tensor
+from fastcore.basics import patch
 from fastprogress.fastprogress import progress_bar
 from fastcore.script import call_parse, store_true
 
-from .core import WEIGHTS_DIR, default_device, machine_info, cli_errors, pick_preset, read_model_config, save_json, save_tensors
+from .core import WEIGHTS_DIR, CheckpointError, default_device, machine_info, cli_errors, pick_preset, read_model_config
 from .data import N_CLASSES
 from .unet import UNet, UNetConfig
-from .diffusion import NoiseSchedule, SamplerSettings, sample, sampling_timesteps, eps_and_x0, ddim_step, load_model
-from .trainer import lr_at, ema_update
-from .app import STUDENT_FILE
+from .diffusion import (NoiseSchedule, SamplerSettings, SAMPLERS, sample, sampling_timesteps, eps_and_x0, ddim_step,
+                               ddim_update, load_model, load_network, copy_model)
+from .trainer import TrainConfig, Trainer
+from .app import Pipeline, Network
+
 
 # %% auto #0
 __all__ = ['DISTILL_PRESETS', 'teacher_pairs', 'distill_loss', 'DistillConfig', 'fit_student', 'student_unet', 'distill',
-           'save_student', 'fmsd_distill']
+           'save_student', 'use_network', 'fmsd_distill']
 
 # %% ../nbs/09_distillation.ipynb #47970f18
 @torch.no_grad()
@@ -43,6 +47,10 @@ def teacher_pairs(model:nn.Module,           # the teacher network, called as mo
     targets = [sample(model, sched, labels[i:i+bs], settings, prediction=prediction, shape=shape, noise=noise[i:i+bs]).cpu()
                for i in (progress_bar(chunks, leave=False) if progress else chunks)]
     return noise, labels, torch.cat(targets)
+
+# %% ../nbs/09_distillation.ipynb #a1b2c3d0
+SAMPLERS['student'] = lambda s, sched, generator: ddim_update(sched)  # deterministic DDIM on the student's timesteps
+
 
 # %% ../nbs/09_distillation.ipynb #9db11258
 def distill_loss(student:nn.Module,     # called as student(x, t, labels); predicts `prediction`
@@ -100,6 +108,15 @@ class DistillConfig:
 DISTILL_PRESETS = dict(fast=DistillConfig(), tiny=DistillConfig(name='tiny', n_pairs=64, train_steps=4, bs=16))
 
 # %% ../nbs/09_distillation.ipynb #13265b1c
+class _PairsTrainer(Trainer):
+    "The training chapter's `Trainer`, with each batch a seeded random draw from the pairs, `steps` of them"
+    def __init__(self, model, opt, loss_fn, n_pairs:int, cfg:TrainConfig, steps:int, ema:nn.Module):
+        super().__init__(model, opt, loss_fn, steps*cfg.bs, cfg, 'unet', ema=ema, ckpt_seconds=None)  # one epoch
+        self.n_pairs = n_pairs
+    def batches(self, epoch:int):
+        g = torch.Generator().manual_seed(self.cfg.seed)
+        return ((torch.randint(0, self.n_pairs, (self.bs,), generator=g),) for _ in range(self.total))
+
 def fit_student(student:nn.Module,   # the student, called as student(x, t, labels)
                 noise:Tensor,        # the pairs: starting noise (N,...)
                 labels:Tensor,       # labels (N,)
@@ -108,20 +125,16 @@ def fit_student(student:nn.Module,   # the student, called as student(x, t, labe
                 cfg:DistillConfig,   # steps, batch size, learning rate...
                 progress:bool=True,  # show a progress bar
                )->tuple[nn.Module, list]: # the EMA student (eval mode), and the loss of every step
-    "Train a student on teacher pairs with `distill_loss` at the config's timesteps"
+    "Train a student on teacher pairs with `distill_loss` at the config's timesteps, with the training chapter's loop"
     dev, ts = next(student.parameters()).device, cfg.timesteps(sched)
-    ema, opt = copy.deepcopy(student).eval().requires_grad_(False), torch.optim.AdamW(student.parameters(), lr=cfg.lr, weight_decay=0.)
-    g, losses = torch.Generator().manual_seed(cfg.seed), []
-    student.train()
-    for step in (progress_bar(range(cfg.train_steps), leave=False) if progress else range(cfg.train_steps)):
-        i = torch.randint(0, len(noise), (cfg.bs,), generator=g)
-        for group in opt.param_groups: group['lr'] = lr_at(step, cfg.train_steps, cfg.lr)
-        loss = distill_loss(student, noise[i].to(dev), labels[i].to(dev), targets[i].to(dev), sched, ts)
-        if not math.isfinite(loss.item()): raise FloatingPointError(f'the distillation loss became {loss.item()} at step {step}; try a lower lr')
-        opt.zero_grad(set_to_none=True); loss.backward()
-        nn.utils.clip_grad_norm_(student.parameters(), cfg.grad_clip); opt.step()
-        ema_update(ema, student, step + 1, cfg.ema_decay); losses.append(loss.item())
-    return ema, losses
+    run = TrainConfig(name='distill', epochs=1, bs=cfg.bs, lr=cfg.lr, grad_clip=cfg.grad_clip, ema_decay=cfg.ema_decay,
+                      seed=cfg.seed)
+    def loss_fn(i, generator, rows):  # the pairs of the batch `i`; the loss draws nothing at random
+        return distill_loss(student, noise[i].to(dev), labels[i].to(dev), targets[i].to(dev), sched, ts)
+    ema = copy.deepcopy(student).eval().requires_grad_(False)
+    opt = torch.optim.AdamW(student.parameters(), lr=cfg.lr, weight_decay=0.)
+    return ema, _PairsTrainer(student, opt, loss_fn, len(noise), run, cfg.train_steps, ema).fit(progress).losses
+
 
 # %% ../nbs/09_distillation.ipynb #59f81b13
 def _cut(w:Tensor,      # a teacher tensor
@@ -165,25 +178,56 @@ def distill(weights:str|Path|None=None,  # the teacher's model folder (default: 
     student, _ = fit_student(student_unet(unet, cfg.student, cfg.init), *pairs, sched, cfg, progress)
     return student, dict(timesteps=cfg.timesteps(sched), pairs_minutes=round((t1 - t0)/60, 2), training_minutes=round((time.time() - t1)/60, 2))
 
-def save_student(folder:str|Path,    # a model folder: the teacher's
-                 student:UNet,       # the student distilled from it
+def save_student(folder:str|Path,    # the model folder to write
+                 student:UNet,       # the student distilled from the teacher
                  cfg:DistillConfig,  # how it was distilled
                  timesteps:list,     # the timesteps it was distilled for (`cfg.timesteps(sched)`)
                  made:dict,          # a record of the run: command, date, machine, minutes
                  default:bool=False, # make the student the folder's default sampler
+                 src:str|Path|None=None, # the teacher's folder, when `folder` is to be a copy of it (default: `folder`)
                 ):
-    "Add a student to a model folder: `student.safetensors` (float16) and the `student` entry of `config.json`"
-    folder = Path(folder); meta = read_model_config(folder)
-    save_tensors(student.state_dict(), folder/STUDENT_FILE, half=True)
-    meta['student'] = dict(unet=asdict(student.cfg), prediction='v', timesteps=list(timesteps), sampling=asdict(cfg.sampling()),
-                           default=bool(default), distill=asdict(cfg), made=made)
-    save_json(meta, folder/'config.json')
+    "Add a student to a model folder in one step: its weights (float16) and the `student` entry of `config.json`"
+    entry = dict(module='fmsd_nb.distill', prediction='v', timesteps=list(timesteps), sampling=asdict(cfg.sampling()),
+                 default=bool(default), distill=asdict(cfg), made=made)
+    src = Path(src or folder)  # a copy of another folder leaves its networks out: they belong to its UNet
+    same = src.resolve() == Path(folder).resolve()
+    copy_model(src, folder, extras=same, networks={'student': (copy.deepcopy(student).half(), entry)})
+
+
+# %% ../nbs/09_distillation.ipynb #a1b2c3d2
+def _check_student(timesteps:list, sched:NoiseSchedule, s:SamplerSettings):
+    "Refuse settings the student cannot run: guidance (it is built in), or timesteps not the first of those it learned"
+    if s.guidance != 1: raise ValueError(f"the student's guidance is built in: guidance must be 1, not {s.guidance}")
+    ts = sampling_timesteps(s.steps, sched.n_steps, s.spacing, sched)
+    if ts != timesteps[:len(ts)]:
+        raise ValueError(f"the student was distilled for the timesteps {timesteps}: it takes 1 to {len(timesteps)} "
+                         f"steps, not {s.steps} {s.spacing!r} steps (t = {ts}); for other settings, run the UNet's own "
+                         f"sampler (sampler 'dpmpp')")
+
+Pipeline.student = Pipeline.student_settings = None  # a pipeline without a student
+
+def use_network(pipe:Pipeline,      # the pipeline of the folder's UNet
+                folder:str|Path,    # the model folder
+                name:str,           # the network's entry in its config.json
+                entry:dict):        # that entry
+    "Add a model folder's student to its pipeline, by the sampler 'student' (`Pipeline.from_folder` calls this)"
+    where = f"{Path(folder)/'config.json'}: its {name!r} entry"
+    if name != 'student': raise CheckpointError(f'{where} is not a student')
+    try: s, ts, pred = SamplerSettings(**entry['sampling']), [int(t) for t in entry['timesteps']], entry['prediction']
+    except (TypeError, ValueError, KeyError) as e:
+        raise CheckpointError(f'{where} is damaged ({type(e).__name__}: {e})') from None
+    pipe.student, pipe.student_settings = load_network(folder, pipe.meta, name, pipe.device), s
+    check = partial(_check_student, ts, pipe.sched)
+    pipe.add_network(Network(pipe.student, s, pred, ('student',), guided=False, check=check), entry.get('default'))
+
 
 # %% ../nbs/09_distillation.ipynb #d2933b89
-def _copy_model(src:Path, dest:Path):
-    "Copy a model folder's files to `dest`, leaving out any student: a student belongs to the UNet it was distilled from"
-    if dest.resolve() == src.resolve(): return
-    shutil.copytree(src, dest, dirs_exist_ok=True, ignore=shutil.ignore_patterns(STUDENT_FILE, '.*'))
+def _destination(weights:str|None, out:str|None)->Path:
+    "The folder `fmsd_distill` writes: `--out`, else `--weights`; the package's own only when `--out` names it"
+    if out: return Path(out)
+    if weights and Path(weights).resolve() != WEIGHTS_DIR.resolve(): return Path(weights)
+    raise ValueError(f'name the model folder to write with --out (a copy of the teacher with its student); '
+                     f'to replace the shipped student, --out {WEIGHTS_DIR}')
 
 @call_parse
 def fmsd_distill(weights:str=None,      # the teacher: a model folder (default: the shipped weights)
@@ -198,13 +242,15 @@ def fmsd_distill(weights:str=None,      # the teacher: a model folder (default: 
     "Distil a model's UNet and its guided sampler into a student that makes an image in one or two UNet passes"
     with cli_errors('fmsd_distill'):
         changes = {k: v for k, v in dict(n_pairs=n_pairs, train_steps=train_steps, seed=seed).items() if v is not None}
-        cfg, src = DistillConfig.preset(preset, **changes), Path(weights) if weights else WEIGHTS_DIR
+        cfg, dest = DistillConfig.preset(preset, **changes), _destination(weights, out)
+        src = Path(weights) if weights else WEIGHTS_DIR
         read_model_config(src)  # a missing or damaged folder fails now, not after the run
-        t0, dest = time.time(), Path(out) if out else src
+        t0 = time.time()
         student, record = distill(src, cfg, device)
         args = dict(weights=weights, out=out, preset=preset, n_pairs=n_pairs, train_steps=train_steps, seed=seed)
         made = dict(command=' '.join(['fmsd_distill'] + [f'--{k} {v}' for k, v in args.items() if v is not None] + ['--default']*default),
                     date=datetime.date.today().isoformat(), machine=machine_info(), minutes=round((time.time() - t0)/60, 2),
                     pairs_minutes=record['pairs_minutes'], training_minutes=record['training_minutes'])
-        _copy_model(src, dest); save_student(dest, student, cfg, record['timesteps'], made, default)
+        save_student(dest, student, cfg, record['timesteps'], made, default, src=src)
     print(f"wrote the student into {dest} in {made['minutes']:.1f} min (pairs {made['pairs_minutes']:.1f}, training {made['training_minutes']:.1f})")
+

@@ -214,7 +214,7 @@ def quality_10k(per_class:int=1000,      # images of each class
     passes = lambda k: f'distilled student, {k} UNet pass{"es" if k > 1 else ""}'
     students = [dict(sampler='student', steps=k, group='student',
                      label=passes(k) + default(pipe.student_settings.replace(steps=k)))
-                for k in (2, 1)] if pipe.student is not None else []
+                for k in (2, 1)] if getattr(pipe, 'student', None) is not None else []
     teacher = dict(label='DPM-Solver++, 5 guided steps (the teacher)' + default(pipe.teacher_settings), group='teacher')
     return quality_table(pipe, [dict(r, per_class=per_class) for r in [teacher] + students])
 

@@ -82,8 +82,7 @@ class TrainConfig(_VAEStage):
     min_snr_gamma: float|None = 5.0 # Min-SNR-gamma loss weighting (None: plain MSE)
     t_dist: str = 'uniform'        # how training timesteps are drawn: 'uniform' or 'logit_normal'
     p_uncond: float = 0.1          # label dropout for classifier-free guidance
-    sampling: SamplerSettings = field(  # for previews, and the model's default
-        default_factory=lambda: SamplerSettings(guidance=1.75, guidance_interval=(100, 700)))
+    sampling: SamplerSettings = field(default_factory=SamplerSettings) # for previews, and the model's default
     n_train: int|None = None       # use only the first n training images (None: all 60,000)
     seed: int = 0                  # seeds data order, noise and initial weights
     def __post_init__(self): _check_train_config(self)

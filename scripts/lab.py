@@ -14,11 +14,11 @@ from pathlib import Path
 import torch
 from torch import Tensor, nn
 
-from fmsd_nb.core import WEIGHTS_DIR, default_device, load_json, save_json
+from fmsd_nb.core import WEIGHTS_DIR, default_device, read_model_config
 from fmsd_nb.data import N_CLASSES, load_fashion_mnist
 from fmsd_nb.unet import UNet, UNetConfig
 from fmsd_nb.vae import VAE
-from fmsd_nb.diffusion import SamplerSettings
+from fmsd_nb.diffusion import SamplerSettings, copy_model
 from fmsd_nb.trainer import TrainConfig, Trainer
 from fmsd_nb.training import train, encode_dataset, unet_loss_fn
 from fmsd_nb.distill import distill, DistillConfig, save_student
@@ -195,12 +195,6 @@ def unet_designs(rounds:int=3, steps:int=4, device:str|None=None)->list:
     "`bench_unet_designs` of `UNET_DESIGNS`"
     return bench_unet_designs(rounds=rounds, steps=steps, device=device)
 
-def with_sampler(src, dest, **changes):
-    "A copy of a model folder (without its student) whose default sampler settings have these changes"
-    shutil.copytree(src, dest, ignore=shutil.ignore_patterns('*_state.safetensors', 'latents.safetensors', 'student.*'))
-    meta = load_json(f'{dest}/config.json'); meta.pop('student', None); meta['sampling'] |= changes
-    save_json(meta, f'{dest}/config.json')
-
 def train_lever_runs():
     "Train the levers' model folders into `runs/` (relative to nbs/): hours on a 2-core CPU"
     train(TrainConfig.preset('fast', **FAST_BEFORE), 'runs/fast0')
@@ -215,7 +209,8 @@ def train_lever_runs():
                                ('runs/s2long', dict(guidance=1.75, guidance_interval=[100, 700]),
                                 dict(student=small, train_steps=4000)),
                                ('runs/s2full', dict(guidance=1.75, guidance_interval=[100, 700]), {})]:
-        with_sampler('runs/vae5', dest, **changes)
+        base = SamplerSettings(**read_model_config('runs/vae5')['sampling'])
+        copy_model('runs/vae5', dest, extras=False, sampling=base.replace(**changes))  # without its student
         student, rec = distill(dest, DistillConfig.preset('fast', **cfg))
         save_student(dest, student, DistillConfig.preset('fast', **cfg), rec['timesteps'], made={}, default=True)
 

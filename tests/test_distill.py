@@ -1,7 +1,8 @@
 """The distillation commands as a user runs them, each in a new process: `fmsd_distill` writes a model folder with a student,
-`fmsd_sample --sampler student` reads it and makes the same images in two processes, and a damaged student file is one
-line on stderr and exit code 2."""
-import subprocess, sys, tempfile
+`fmsd_sample --sampler student` reads it and makes the same images in two processes, a damaged student file is one
+line on stderr and exit code 2, and with no folder to write `fmsd_distill` refuses before any work, leaving the
+package's own weights alone."""
+import json, subprocess, sys, tempfile
 from pathlib import Path
 import numpy as np
 import pytest
@@ -19,7 +20,8 @@ def folder(tmp_path_factory):
     out = tmp_path_factory.mktemp('distill')/'model'
     r = run('fmsd_distill', '--out', out, '--preset', 'tiny')
     assert r.returncode == 0, r.stderr
-    assert (out/'student.safetensors').is_file() and (out/'unet.safetensors').is_file()
+    student = json.loads((out/'config.json').read_text())['student']['file']
+    assert (out/student).is_file() and (out/'unet.safetensors').is_file()
     return out
 
 def test_student_same_images_in_two_processes(folder, tmp_path):
@@ -36,10 +38,11 @@ def test_damaged_student_is_one_line_and_exit_2(folder, tmp_path):
     bad = tmp_path/'bad'
     bad.mkdir()
     for f in folder.iterdir(): (bad/f.name).write_bytes(f.read_bytes())
-    (bad/'student.safetensors').write_bytes((folder/'student.safetensors').read_bytes()[:200])
+    student = json.loads((bad/'config.json').read_text())['student']['file']
+    (bad/student).write_bytes((folder/student).read_bytes()[:200])
     r = run('fmsd_sample', '--weights', bad, '--out', tmp_path/'x.png')
     assert r.returncode == 2 and len(r.stderr.strip().splitlines()) == 1, r.stderr
-    assert 'student.safetensors is not a valid safetensors file' in r.stderr
+    assert f'{student} is not a valid safetensors file' in r.stderr
     assert not (tmp_path/'x.png').exists()
 
 def test_bad_requests(folder, tmp_path):
@@ -49,3 +52,11 @@ def test_bad_requests(folder, tmp_path):
         assert r.returncode == 2 and len(r.stderr.strip().splitlines()) == 1 and msg in r.stderr, r.stderr
     r = run('fmsd_distill', '--weights', tmp_path/'nothing', '--out', tmp_path/'o')
     assert r.returncode == 2 and 'no such model folder' in r.stderr and not (tmp_path/'o').exists()
+
+def test_no_folder_to_write_is_refused():
+    from fmsd_nb.core import WEIGHTS_DIR
+    before = {f.name: f.stat().st_mtime_ns for f in WEIGHTS_DIR.iterdir()}
+    for args in ([], ['--weights', WEIGHTS_DIR]):
+        r = run('fmsd_distill', '--preset', 'tiny', *args)
+        assert r.returncode == 2 and len(r.stderr.strip().splitlines()) == 1 and '--out' in r.stderr, r.stderr
+    assert {f.name: f.stat().st_mtime_ns for f in WEIGHTS_DIR.iterdir()} == before
