@@ -15,7 +15,8 @@ from torch import Tensor, nn
 from .core import WEIGHTS_DIR, atomic_write, save_json, load_weights
 from .data import CLASSES, N_CLASSES, load_fashion_mnist
 from .unet import UNet, UNetConfig
-from .diffusion import SamplerSettings, load_model, load_network
+from .diffusion import SamplerSettings
+from .folder import load_model, load_network
 
 # %% auto #0
 __all__ = ['BROWSER_FORMAT', 'to_onnx', 'GivenContext', 'ContextUNet', 'class_tokens', 'half_initializers', 'short_names',

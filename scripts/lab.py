@@ -18,13 +18,15 @@ from fmsd_nb.core import WEIGHTS_DIR, default_device, read_model_config
 from fmsd_nb.data import N_CLASSES, load_fashion_mnist
 from fmsd_nb.unet import UNet, UNetConfig
 from fmsd_nb.vae import VAE
-from fmsd_nb.diffusion import SamplerSettings, copy_model
+from fmsd_nb.diffusion import SamplerSettings
+from fmsd_nb.folder import copy_model
 from fmsd_nb.trainer import TrainConfig, Trainer
 from fmsd_nb.training import train, encode_dataset, unet_loss_fn
 from fmsd_nb.distill import distill, DistillConfig, save_student
 from fmsd_nb.app import load_pretrained
 from fmsd_nb.metrics import evaluate, test_features, gaussian_fit, default_classifier
 from fmsd_nb.bench import timed_steps
+from fmsd_nb.browser import GivenContext
 from fmsd_nb.studies import study, run_study, quality_table, generated_latents, decode, set_figures
 
 NBS = Path(__file__).resolve().parent.parent/'nbs'
@@ -106,11 +108,6 @@ def levers(per_class:int=500,             # images of each class per row
             if not (skip_missing and r.get('weights') and not Path(r['weights']).is_dir())]
     return quality_table(load_pretrained(), rows)
 
-class _Given(nn.Module):
-    "A stand-in for the UNet's `context`: the tokens it was given, whatever the labels"
-    def __init__(self, ctx:Tensor): super().__init__(); self.ctx = ctx
-    def forward(self, labels:Tensor)->Tensor: return self.ctx
-
 class CADS(nn.Module):
     "A UNet stand-in for condition-annealed sampling: noisy class tokens at high noise levels, clean below `tau[0]`"
     def __init__(self, unet:nn.Module,  # the UNet, with a `context` that turns labels into tokens
@@ -137,7 +134,7 @@ class CADS(nn.Module):
         yn = self.psi*rescaled + (1 - self.psi)*yn
         ctx = torch.where((labels < N_CLASSES).view(-1, 1, 1).to(y.device), yn, y)  # the null class stays clean
         inner = self.unet.context
-        self.unet.context = _Given(ctx)
+        self.unet.context = GivenContext(ctx)
         try: return self.unet(x, t, labels)
         finally: self.unet.context = inner
 

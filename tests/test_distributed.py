@@ -10,7 +10,7 @@ import json, os, shutil, signal, socket, subprocess, sys, time
 from pathlib import Path
 import pytest, torch
 from fmsd_nb.core import load_tensors
-from fmsd_nb.diffusion import load_model
+from fmsd_nb.folder import load_model
 from fmsd_nb.data import load_fashion_mnist
 
 BIN = Path(sys.executable).parent

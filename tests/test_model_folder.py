@@ -7,14 +7,14 @@ from pathlib import Path
 import pytest, torch
 
 from fmsd_nb.core import WEIGHTS_DIR, read_model_config, save_tensors, load_tensors
-from fmsd_nb.diffusion import copy_model, load_network, load_model
+from fmsd_nb.folder import copy_model, load_network, load_model
 
 CHILD = r'''
 import json, sys, time
 from pathlib import Path
-import fmsd_nb.core as core, fmsd_nb.diffusion as diffusion
+import fmsd_nb.core as core, fmsd_nb.folder as folder_mod
 from fmsd_nb.core import read_model_config, load_weights
-from fmsd_nb.diffusion import copy_model, load_network
+from fmsd_nb.folder import copy_model, load_network
 folder, weights, mark, point = Path(sys.argv[1]), sys.argv[2], sys.argv[3], sys.argv[4]
 def pause(): print('paused', flush=True); time.sleep(600)
 if point in ('vae', 'student'):  # halfway through writing that file (its temporary file)
@@ -24,11 +24,11 @@ if point in ('vae', 'student'):  # halfway through writing that file (its tempor
         if Path(path).name.startswith(f'.{point}'): Path(path).write_bytes(Path(path).read_bytes()[:1000]); pause()
     core.save_file = save_file
 if point in ('before config', 'config'):  # the new weights are written; config.json not yet, or half of it
-    real_json = diffusion.save_json
+    real_json = folder_mod.save_json
     def save_json(obj, path, **kw):
         if point == 'before config': pause()
         with core.atomic_write(path) as tmp: tmp.write_text(json.dumps(obj)[:300]); pause()
-    diffusion.save_json = save_json
+    folder_mod.save_json = save_json
 if point == 'cleanup':  # config.json names the new file; the old one is not removed yet
     real_unlink = Path.unlink
     def unlink(self, missing_ok=False):
