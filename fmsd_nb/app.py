@@ -20,7 +20,8 @@ from fastcore.script import call_parse
 
 from .core import WEIGHTS_DIR, CheckpointError, default_device, machine_info, cli_errors, atomic_write
 from .data import CLASSES, N_CLASSES, class_labels, show_images, load_fashion_mnist
-from .diffusion import NoiseSchedule, SamplerSettings, sample
+from .diffusion import NoiseSchedule
+from .samplers import SamplerSettings, sample
 from .folder import load_model, extra_networks
 from .training import TrainConfig, plot_losses
 

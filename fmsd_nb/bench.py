@@ -15,7 +15,7 @@ from fastcore.script import call_parse
 from .core import default_device, machine_info, cli_errors
 from .data import N_CLASSES, load_fashion_mnist
 from .unet import UNet, UNetConfig
-from .diffusion import SamplerSettings
+from .samplers import SamplerSettings
 from .trainer import TrainConfig, Trainer
 from .training import _new_vae, vae_loss_fn, unet_loss_fn, unet_trainer, encode_dataset
 from .app import Pipeline, load_pretrained

@@ -15,7 +15,7 @@ from torch import Tensor, nn
 from .core import WEIGHTS_DIR, atomic_write, save_json, load_weights
 from .data import CLASSES, N_CLASSES, load_fashion_mnist
 from .unet import UNet, UNetConfig
-from .diffusion import SamplerSettings
+from .samplers import SamplerSettings
 from .folder import load_model, load_network
 
 # %% auto #0

@@ -18,8 +18,8 @@ from fastcore.script import call_parse, store_true
 from .core import WEIGHTS_DIR, CheckpointError, default_device, machine_info, cli_errors, pick_preset, read_model_config
 from .data import N_CLASSES
 from .unet import UNet, UNetConfig
-from .diffusion import (NoiseSchedule, SamplerSettings, SAMPLERS, sample, sampling_timesteps, eps_and_x0, ddim_step,
-                               ddim_update)
+from .diffusion import NoiseSchedule, sampling_timesteps, eps_and_x0
+from .samplers import SamplerSettings, SAMPLERS, sample, ddim_step, ddim_update
 from .folder import load_model, load_network, copy_model
 from .trainer import TrainConfig, Trainer
 from .app import Pipeline, Network

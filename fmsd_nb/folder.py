@@ -13,7 +13,7 @@ from .core import (WEIGHTS_DIR, MODEL_FORMATS, CheckpointError, read_model_confi
                           save_tensors, save_json)
 from .vae import VAE, load_vae
 from .unet import UNet, UNetConfig
-from .diffusion import SamplerSettings
+from .samplers import SamplerSettings
 
 # %% auto #0
 __all__ = ['extra_networks', 'save_model', 'load_model', 'load_network', 'copy_model']

@@ -16,7 +16,7 @@ from safetensors import safe_open
 
 from .core import WEIGHTS_DIR, default_device, machine_info, save_json, load_json
 from .data import CLASSES, N_CLASSES, load_fashion_mnist
-from .diffusion import SamplerSettings, sample
+from .samplers import SamplerSettings, sample
 from .trainer import TRAIN_PRESETS
 from .app import Pipeline, load_pretrained
 from .metrics import (evaluate, features, test_features, gaussian_fit, frechet_terms, class_accuracy,

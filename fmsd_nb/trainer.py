@@ -19,7 +19,8 @@ from fastcore.basics import patch
 from .core import default_device, CheckpointError, Interrupted, cli_errors, pick_preset, save_tensors, load_tensors
 from .data import load_fashion_mnist, Batches
 from .unet import UNet, UNET_PRESETS, CLASS_CONDS
-from .diffusion import NoiseSchedule, PREDICTIONS, T_DISTS, diffusion_loss, SamplerSettings
+from .diffusion import NoiseSchedule, PREDICTIONS, T_DISTS, diffusion_loss
+from .samplers import SamplerSettings
 
 # %% auto #0
 __all__ = ['TRAIN_PRESETS', 'TrainConfig', 'lr_at', 'ema_update', 'save_train_state', 'load_train_state', 'world',

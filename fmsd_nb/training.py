@@ -20,7 +20,8 @@ from .core import (default_device, CheckpointError, cli_errors, atomic_write, sa
 from .data import load_fashion_mnist, show_images, N_CLASSES
 from .vae import VAE, vae_loss, reparameterize, latent_scale_of
 from .unet import UNet, UNetConfig
-from .diffusion import NoiseSchedule, diffusion_loss, sample
+from .diffusion import NoiseSchedule, diffusion_loss
+from .samplers import sample
 from .folder import save_model, load_model
 from .trainer import (TrainConfig, TRAIN_PRESETS, Trainer, world, StoppedTogether, ddp, rows_randn, barrier,
                              launch_rank, join_processes, check_divisible, launch_errors)

@@ -18,7 +18,7 @@ from fmsd_nb.core import WEIGHTS_DIR, default_device, read_model_config
 from fmsd_nb.data import N_CLASSES, load_fashion_mnist
 from fmsd_nb.unet import UNet, UNetConfig
 from fmsd_nb.vae import VAE
-from fmsd_nb.diffusion import SamplerSettings
+from fmsd_nb.samplers import SamplerSettings
 from fmsd_nb.folder import copy_model
 from fmsd_nb.trainer import TrainConfig, Trainer
 from fmsd_nb.training import train, encode_dataset, unet_loss_fn

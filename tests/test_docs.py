@@ -178,7 +178,7 @@ def open_demo(browser, site_url, routes=()):
 
 def test_demo_files(site, pipe, model_cfg, capsys):
     "The model files, exported from the shipped weights at build time: 10 MB at most, 5.5 MB before the page is usable; the samplers are the package's"
-    from fmsd_nb.diffusion import SamplerSettings
+    from fmsd_nb.samplers import SamplerSettings
     model, cfg, nets = site/'demo'/'model', model_cfg, model_cfg['networks']
     sizes = {f.name: f.stat().st_size for f in model.iterdir()}
     ready = sum(sizes[f] for f in site_py.ready_files(cfg))
