@@ -17,6 +17,7 @@ from .data import CLASSES, N_CLASSES, load_fashion_mnist
 from .unet import UNet, UNetConfig
 from .samplers import SamplerSettings
 from .folder import load_model, load_network
+import fmsd_nb.distill  # registers the student's sampler, which a model folder's `student` entry names
 
 # %% auto #0
 __all__ = ['BROWSER_FORMAT', 'to_onnx', 'GivenContext', 'ContextUNet', 'class_tokens', 'half_initializers', 'short_names',
