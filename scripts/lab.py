@@ -14,7 +14,7 @@ from pathlib import Path
 import torch
 from torch import Tensor, nn
 
-from fmsd_nb.core import WEIGHTS_DIR, default_device, read_model_config
+from fmsd_nb.core import WEIGHTS_DIR, default_device, read_model_config, save_tensors
 from fmsd_nb.data import N_CLASSES, load_fashion_mnist
 from fmsd_nb.unet import UNet, UNetConfig
 from fmsd_nb.vae import VAE
@@ -51,6 +51,19 @@ def weak_model(out:str|Path,            # the new model folder
     out = Path(out); out.mkdir(parents=True, exist_ok=True)
     shutil.copy(Path(src)/'vae.safetensors', out/'vae.safetensors')  # `train` resumes after the VAE stage
     return train(TrainConfig.preset('fast', unet=unet, epochs=epochs, **changes), out, resume=True, progress=progress)
+
+def scaling_run(out:str|Path='runs/scale', # the run folder; its snapshots go to out/snapshots
+                epochs:int=64,            # UNet epochs: 64 is 8 times the `fast` recipe's 8
+                src:str|Path=WEIGHTS_DIR, # the model whose VAE it shares (the `fast` recipe's)
+                progress:bool=True)->dict:
+    """The `fast` recipe's UNet trained `epochs` long with a constant learning rate, its EMA weights kept after every
+    epoch: with no decay tied to the run's length, the snapshot after epoch k is what a run of k epochs gives, so one
+    run serves every shorter point of the scaling study (resumable: run it again to continue)"""
+    out = Path(out); (out/'snapshots').mkdir(parents=True, exist_ok=True)
+    if not (out/'vae.safetensors').exists(): shutil.copy(Path(src)/'vae.safetensors', out/'vae.safetensors')
+    def keep(stage, epoch, ema): save_tensors(ema.state_dict(), out/'snapshots'/f'unet_e{epoch + 1:03d}.safetensors')
+    return train(TrainConfig.preset('fast', epochs=epochs, sched='const'), out, resume=True, progress=progress,
+                 on_epoch=keep)
 
 @study
 def autoguidance(weak:str,                # the weak model's folder (`weak_model`)
@@ -221,7 +234,7 @@ def main(argv:list):
     if not argv: sys.exit(__doc__)
     os.chdir(NBS)
     kw = {k: _value(v) for k, v in (a.split('=', 1) for a in argv[1:])}
-    if argv[0] in ('train_lever_runs', 'weak_model'): return globals()[argv[0]](**kw)
+    if argv[0] in ('train_lever_runs', 'weak_model', 'scaling_run'): return globals()[argv[0]](**kw)
     print(run_study(argv[0], **kw))
 
 if __name__ == '__main__': main(sys.argv[1:])
