@@ -5,25 +5,21 @@
 # %% ../nbs/08_metrics.ipynb #ff2e8f65
 from __future__ import annotations
 import functools, json, warnings
-from pathlib import Path
 from typing import Callable
 
 import numpy as np
 import scipy.linalg
 import torch
 from torch import Tensor, nn
-from fastcore.script import call_parse, store_true
 
-from .core import cli_errors
 from .data import load_fashion_mnist, CLASSES, N_CLASSES
 from .classifiers import *  # the judges (code that imported them from here still can)
 from .classifiers import _check_images
 
 # %% auto #0
-__all__ = ['TEST_SET', 'PANEL_COLUMNS', 'gaussian_fit', 'frechet_terms', 'frechet_distance', 'fid', 'mmd2_poly', 'kid',
-           'class_accuracy', 'precision_recall', 'pixel_pca', 'pca_features', 'real_like', 'vae_reconstruct', 'measure',
-           'floor_and_ceiling', 'evaluate', 'metrics_table', 'metrics_json', 'panel', 'panel_rows', 'panel_table',
-           'seed_spread', 'load_samples', 'fmsd_eval']
+__all__ = ['TEST_SET', 'gaussian_fit', 'frechet_terms', 'frechet_distance', 'fid', 'mmd2_poly', 'kid', 'class_accuracy',
+           'precision_recall', 'pixel_pca', 'pca_features', 'real_like', 'vae_reconstruct', 'measure',
+           'floor_and_ceiling', 'evaluate', 'metrics_table', 'metrics_json']
 
 # %% ../nbs/08_metrics.ipynb #5630dc24
 def gaussian_fit(f:Tensor, # features (N,D)
@@ -267,119 +263,3 @@ def metrics_json(res:dict, # what `evaluate` (or `panel_rows`) returned
                 )->str:
     "A result as JSON"
     return json.dumps(res, indent=2)
-
-# %% ../nbs/08_metrics.ipynb #b1c2d3e1
-@functools.lru_cache(maxsize=1)
-def _pca_test_features()->Tensor: return pca_features(load_fashion_mnist('test')[0])
-
-def panel(images:Tensor,        # images (N,1,28,28) in [-1,1], N > 3
-          labels:Tensor,        # the class requested for each (N,)
-          seed:int=0,           # seeds KID's subsets and the reference set of precision and recall
-          k:int=3,              # precision and recall's nearest neighbour
-          n_subsets:int=100,    # KID's number of subsets
-          subset_size:int=1000, # KID's subset size
-         )->dict:               # n, fid, fid_plain, fid_pca, kid, kid_std, precision, recall, class_acc
-    "Every yardstick of the panel for one set of images, against the test set"
-    images, labels = _check_eval_args(images, labels, None)
-    clf, plain = default_classifier(), default_plain_net()
-    f, f_test = features(images, clf), test_features(clf)
-    kid_mean, kid_std = kid(f, f_test, n_subsets, subset_size, seed)
-    ref = f_test[torch.randperm(len(f_test), generator=torch.Generator().manual_seed(seed))[:len(f)]]
-    precision, recall = precision_recall(ref, f, k)
-    return dict(n=len(images), fid=fid(f, f_test), fid_plain=fid(features(images, plain), test_features(plain)),
-                fid_pca=fid(pca_features(images), _pca_test_features()), kid=kid_mean, kid_std=kid_std,
-                precision=precision, recall=recall, class_acc=class_accuracy(f, labels, clf)[0])
-
-# %% ../nbs/08_metrics.ipynb #b1c2d3e9
-def panel_rows(images:Tensor,           # generated images (N,1,28,28) in [-1,1]
-               labels:Tensor,           # the label each was generated for (N,)
-               n_ref:int|None=None,     # size of the real-data floor (default N)
-               vae:nn.Module|None=None, # also measure the VAE ceiling
-               seed:int=0,              # which training images make the floor, and the panel's seed
-               **kw,                    # passed to `panel`
-              )->dict:                  # {'generated': ..., 'floor': ..., 'ceiling': ...}, each a `panel`
-    "The panel for generated images, beside the real-data floor (and, with `vae`, the VAE ceiling)"
-    images, labels = _check_eval_args(images, labels, n_ref)
-    rows = {'generated': panel(images, labels, seed, **kw)}
-    return rows | floor_and_ceiling(_floor_labels(labels, n_ref, seed), vae, seed=seed, score=panel, **kw)
-
-# %% ../nbs/08_metrics.ipynb #b1c2d3e3
-PANEL_COLUMNS = [('n', 'N', 1, '.0f'), ('fid', 'FID clf', 1, '.3f'), ('fid_plain', 'FID plain', 1, '.3f'),
-                 ('fid_pca', 'FID PCA', 1, '.3f'), ('kid', 'KID x1000', 1000, '.3f'),
-                 ('precision', 'precision', 1, '.3f'), ('recall', 'recall', 1, '.3f'),
-                 ('class_acc', 'class acc', 1, '.1%')]  # key, header, scale, format
-
-def _figure(v, scale:float, fmt:str)->str:
-    "One figure as text: a number, or `mean ± std` for a (mean, std) pair (the mean alone when std is 0)"
-    if not isinstance(v, (tuple, list)): return f'{v*scale:{fmt}}'
-    return f'{v[0]*scale:{fmt}} ± {v[1]*scale:{fmt}}' if v[1] else _figure(v[0], scale, fmt)
-
-def panel_table(rows:dict, # {row name: a `panel` result, or `seed_spread`'s (mean, std) per figure}
-               )->str:
-    "Rows of panels as a text table"
-    lines = [[''] + [head for _, head, _, _ in PANEL_COLUMNS]]
-    lines += [[name] + [_figure(r[key], s, f) for key, _, s, f in PANEL_COLUMNS] for name, r in rows.items()]
-    widths = [max(len(line[i]) for line in lines) for i in range(len(lines[0]))]
-    out = ['  '.join(c.rjust(w) if i else c.ljust(w) for i, (c, w) in enumerate(zip(line, widths)))
-           for line in lines]
-    note = (f"(against {TEST_SET}; FID in the classifier's features, the plain net's and the pixels' first 64\n"
-            "principal components; KID, precision and recall (k=3) in the classifier's)")
-    return '\n'.join(out + [note])
-
-# %% ../nbs/08_metrics.ipynb #b1c2d3f1
-def seed_spread(make:Callable,          # make(seed) -> (images, labels)
-                seeds:tuple=(0, 1, 2),  # the sampling seeds, at least 2
-                score:Callable|None=None, # score(images, labels) -> dict of numbers (default `panel`)
-               )->dict:                 # {figure: (mean, standard deviation over the seeds)}
-    "Each figure's mean and spread over sets of images made with different seeds"
-    if len(seeds) < 2: raise ValueError(f'a spread needs at least 2 seeds, not {len(seeds)}')
-    runs = [(score or panel)(*make(s)) for s in seeds]
-    return {k: (float(np.mean([r[k] for r in runs])), float(np.std([r[k] for r in runs], ddof=1))) for k in runs[0]}
-
-# %% ../nbs/08_metrics.ipynb #c5db889e
-def _read_npz(path:Path)->tuple[np.ndarray, np.ndarray]:
-    "The `images` and `labels` arrays of an .npz file, or an error that says what the file is instead"
-    if not path.is_file(): raise FileNotFoundError(f'no such file: {path}')
-    with open(path, 'rb') as f: magic = f.read(6)
-    if magic == b'\x93NUMPY':
-        raise ValueError(f'{path} is a single .npy array, not an .npz with `images` and `labels` '
-                         '(write it with np.savez)')
-    if magic[:2] != b'PK': raise ValueError(f'{path} is not an .npz file (a zip of arrays, as np.savez writes)')
-    try:
-        with np.load(path, allow_pickle=False) as z:
-            missing = [k for k in ('images', 'labels') if k not in z.files]
-            if missing: raise KeyError(f"{path} has no {' or '.join(repr(k) for k in missing)} array "
-                                       f"(it has: {', '.join(z.files) or 'nothing'})")
-            return z['images'], z['labels']
-    except KeyError as e: raise ValueError(e.args[0]) from None
-    except Exception as e: raise ValueError(f'{path} is not an .npz file of arrays ({type(e).__name__}: {e})') from None
-
-# %% ../nbs/08_metrics.ipynb #c5db889f
-def load_samples(path:str|Path, # an .npz as `fmsd_sample` writes it
-                )->tuple[Tensor, Tensor]:
-    "Images (N,1,28,28) in [-1,1] and labels (N,) from an `.npz` of uint8 `images` and int `labels`"
-    imgs, labels = _read_npz(Path(path))
-    if not np.issubdtype(imgs.dtype, np.integer):
-        raise ValueError(f'images must be uint8 pixels 0..255, not {imgs.dtype}')
-    if imgs.ndim == 4 and imgs.shape[1] == 1: imgs = imgs[:, 0]
-    if imgs.ndim != 3 or imgs.shape[1:] != (28, 28):
-        raise ValueError(f'images must have shape (N,28,28), not {imgs.shape}')
-    if imgs.size and (imgs.min() < 0 or imgs.max() > 255):
-        raise ValueError(f'images must be pixels 0..255, found {imgs.min()}..{imgs.max()}')
-    if not np.issubdtype(labels.dtype, np.integer):
-        raise ValueError(f'labels must be integers 0..9, not {labels.dtype}')
-    labels = _check_labels(torch.from_numpy(labels.astype(np.int64)), len(imgs))
-    return torch.from_numpy(imgs).float().div(127.5).sub(1)[:, None], labels
-
-# %% ../nbs/08_metrics.ipynb #f55f2451
-@call_parse
-def fmsd_eval(path:str,              # .npz with `images` uint8 (N,28,28) and `labels` (N,) 0..9
-              json:store_true=False, # print every figure as JSON
-              n_ref:int=None,        # size of the real-data floor (default N)
-              seed:int=0,            # seed for the floor's images and the panel's subsets
-             ):
-    "Evaluate generated images on the panel of yardsticks, beside the real-data floor"
-    with cli_errors('fmsd_eval'):
-        imgs, labels = load_samples(path)
-        rows = panel_rows(imgs, labels, n_ref=n_ref, seed=seed)
-    print(metrics_json(rows) if json else panel_table(rows))
