@@ -5,7 +5,7 @@
 # %% ../nbs/07_application.ipynb #1f3e59c3
 from __future__ import annotations
 import contextlib, importlib, io, time
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
@@ -18,12 +18,11 @@ from torchvision.utils import make_grid
 from fastcore.basics import patch
 from fastcore.script import call_parse
 
-from .core import WEIGHTS_DIR, CheckpointError, default_device, machine_info, cli_errors, atomic_write
-from .data import CLASSES, N_CLASSES, class_labels, show_images, load_fashion_mnist
+from .core import WEIGHTS_DIR, CheckpointError, default_device, cli_errors, atomic_write
+from .data import CLASSES, class_labels, show_images, load_fashion_mnist
 from .diffusion import NoiseSchedule
 from .samplers import SamplerSettings, sample
 from .folder import load_model, extra_networks
-from .training import TrainConfig, plot_losses
 
 # %% auto #0
 __all__ = ['Network', 'Pipeline', 'load_pretrained', 'to_uint8', 'to_pil_grid', 'slerp', 'interpolate_seeds', 'MixedContext',

@@ -12,9 +12,8 @@ import numpy as np
 import torch
 from torch import Tensor, nn
 
-from .core import WEIGHTS_DIR, atomic_write, save_json, load_weights
+from .core import WEIGHTS_DIR, atomic_write, save_json
 from .data import CLASSES, N_CLASSES, load_fashion_mnist
-from .unet import UNet, UNetConfig
 from .samplers import SamplerSettings
 from .folder import load_model, load_network
 import fmsd_nb.distill  # registers the student's sampler, which a model folder's `student` entry names

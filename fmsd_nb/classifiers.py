@@ -16,7 +16,7 @@ import matplotlib.pyplot as plt
 from fastprogress.fastprogress import master_bar, progress_bar
 
 from .core import WEIGHTS_DIR, CheckpointError, save_tensors, load_tensors
-from .data import load_fashion_mnist, Batches, show_images, cache_dir, CLASSES, N_CLASSES
+from .data import load_fashion_mnist, Batches, cache_dir, CLASSES, N_CLASSES
 
 # %% auto #0
 __all__ = ['CLASSIFIER_PATH', 'PLAIN_NET_PATH', 'CLASSIFIER_FORMAT', 'CLASSIFIER_FORMATS', 'conv_bn', 'ResBlock',

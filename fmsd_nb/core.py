@@ -8,7 +8,7 @@ import contextlib, io, json, os, platform, sys, warnings
 from pathlib import Path
 
 import torch
-from torch import nn, Tensor
+from torch import nn
 from safetensors import SafetensorError
 from safetensors.torch import save_file, safe_open
 

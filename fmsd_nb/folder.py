@@ -8,7 +8,6 @@ import hashlib
 from dataclasses import asdict
 from pathlib import Path
 
-import torch
 from .core import (WEIGHTS_DIR, MODEL_FORMATS, CheckpointError, read_model_config, load_weights, load_tensors,
                           save_tensors, save_json)
 from .vae import VAE, load_vae

@@ -33,7 +33,7 @@ def panel(images:Tensor,        # images (N,1,28,28) in [-1,1], N > 3
           k:int=3,              # precision and recall's nearest neighbour
           n_subsets:int=100,    # KID's number of subsets
           subset_size:int=1000, # KID's subset size
-         )->dict:               # n, fid, fid_plain, fid_pca, kid, kid_std, precision, recall, class_acc
+         )->dict:               # each figure of `PANEL_COLUMNS` (below), and KID's kid_std
     "Every yardstick of the panel for one set of images, against the test set"
     images, labels = _check_eval_args(images, labels, None)
     clf, plain = default_classifier(), default_plain_net()
@@ -41,9 +41,11 @@ def panel(images:Tensor,        # images (N,1,28,28) in [-1,1], N > 3
     kid_mean, kid_std = kid(f, f_test, n_subsets, subset_size, seed)
     ref = f_test[torch.randperm(len(f_test), generator=torch.Generator().manual_seed(seed))[:len(f)]]
     precision, recall = precision_recall(ref, f, k)
+    acc, per_class = class_accuracy(f, labels, clf)
     return dict(n=len(images), fid=fid(f, f_test), fid_plain=fid(features(images, plain), test_features(plain)),
                 fid_pca=fid(pca_features(images), _pca_test_features()), kid=kid_mean, kid_std=kid_std,
-                precision=precision, recall=recall, class_acc=class_accuracy(f, labels, clf)[0])
+                precision=precision, recall=recall, class_acc=acc,
+                worst_class_acc=min(per_class.values()))
 
 # %% ../nbs/08_panel.ipynb #b1c2d3e9
 def panel_rows(images:Tensor,           # generated images (N,1,28,28) in [-1,1]
@@ -62,7 +64,8 @@ def panel_rows(images:Tensor,           # generated images (N,1,28,28) in [-1,1]
 PANEL_COLUMNS = [('n', 'N', 1, '.0f'), ('fid', 'FID clf', 1, '.3f'), ('fid_plain', 'FID plain', 1, '.3f'),
                  ('fid_pca', 'FID PCA', 1, '.3f'), ('kid', 'KID x1000', 1000, '.3f'),
                  ('precision', 'precision', 1, '.3f'), ('recall', 'recall', 1, '.3f'),
-                 ('class_acc', 'class acc', 1, '.1%')]  # key, header, scale, format
+                 ('class_acc', 'class acc', 1, '.1%'), ('worst_class_acc', 'worst class', 1, '.1%')]
+# key, header, scale, format
 
 def _figure(v, scale:float, fmt:str)->str:
     "One figure as text: a number, or `mean ± std` for a (mean, std) pair (the mean alone when std is 0)"

@@ -21,14 +21,15 @@ from .trainer import TRAIN_PRESETS
 from .app import Pipeline, load_pretrained
 from .metrics import (evaluate, features, test_features, gaussian_fit, frechet_terms, class_accuracy,
                              default_classifier, real_like, vae_reconstruct)
+from .panel import panel_table, seed_spread
 from .bench import seconds_per_80, bench_training, bench_sampling, describe
 
 # %% auto #0
 __all__ = ['STUDIES', 'REFERENCE_WAY', 'QUALITY_SETTINGS', 'SPREAD_SETTINGS', 'results_dir', 'save_study', 'load_study',
            'study_header', 'study', 'run_study', 'study_command', 'row_settings', 'train_minutes', 'generate_set',
            'quality_table', 'print_quality_table', 'pick', 'quality_sweep', 'quality_10k', 'plot_fid_by_steps',
-           'readme_quality_table', 'set_figures', 'fid_split', 'generated_latents', 'decode', 'class_spread',
-           'latent_spread', 'speed', 'readme_speed_table']
+           'readme_quality_table', 'panel_spread', 'print_panel_spread', 'panel_verdict', 'panel_10k', 'set_figures',
+           'fid_split', 'generated_latents', 'decode', 'class_spread', 'latent_spread', 'speed', 'readme_speed_table']
 
 # %% ../nbs/results.ipynb #77be8155
 def results_dir()->Path:
@@ -255,6 +256,65 @@ def readme_quality_table(s:dict,                 # the stored `quality_10k` stud
     return '\n'.join(out) + (f"\n\nMeasured against the 10,000 test images in the features of the project's own "
                              f"Fashion-MNIST classifier ({s['date']}, {s['machine']}); the other settings, the "
                              f"reference's way of sampling and what the gap is made of are in the [results]({link}).")
+
+# %% ../nbs/results.ipynb #4d52f242
+def panel_spread(pipe:Pipeline|None=None, # default the shipped weights
+                 rows:list|None=None,     # as `quality_table`'s rows, without `per_class`
+                 per_class:int=1000,      # images of each class in every set
+                 seeds:tuple=(0, 1, 2),   # sampling seeds: one set per seed and row
+                 floor:bool=True,         # also measure the floor and the VAE ceiling at the same N and seeds
+                 progress:bool=True,      # show a progress bar over the rows
+                )->list[dict]:            # per row: label, group, settings, model, seconds_per_80, panel
+    "Every row's panel as (mean, spread) over `seeds`, beside the floor and the ceiling measured the same way"
+    pipe, loaded, out = pipe or load_pretrained(), {}, []
+    for row in (progress_bar(rows, leave=False) if progress else rows):
+        p = _row_pipe(row, pipe, loaded); s = row_settings(p, row)
+        make = lambda seed: generate_set(p, per_class, seed=1000*seed, settings=s)
+        out.append(dict(label=row.get('label', ''), group=row.get('group', ''), settings=asdict(s),
+                        **_model_record(row, p), seconds_per_80=seconds_per_80(p, s), panel=seed_spread(make, seeds)))
+    if floor:
+        labels = torch.arange(N_CLASSES).repeat_interleave(per_class)
+        real = lambda seed: (real_like(labels, seed), labels)
+        recon = lambda seed: (vae_reconstruct(pipe.vae, real_like(labels, seed)).clamp(-1, 1), labels)
+        out += [dict(label='real images (the floor)', group='floor', panel=seed_spread(real, seeds)),
+                dict(label='VAE reconstructions (the ceiling)', group='ceiling', panel=seed_spread(recon, seeds))]
+    return out
+
+
+# %% ../nbs/results.ipynb #0ebd89e2
+def print_panel_spread(rows:list): # what `panel_spread` returned
+    "`panel_spread`'s rows as the panel's text table"
+    print(panel_table({r['label'] or describe(r['settings']): r['panel'] for r in rows}))
+
+_LOWER_IS_BETTER = ('fid', 'fid_plain', 'fid_pca', 'kid')
+def panel_verdict(new:dict, old:dict, # two rows of `panel_spread` (their `panel`s: figure -> (mean, spread))
+                 )->dict:             # figure -> (ratio new/old, 'better', 'worse' or 'same')
+    "Each figure of `new` against `old`: their ratio, and whether they differ by more than two spreads"
+    out = {}
+    for k in _LOWER_IS_BETTER + ('precision', 'recall', 'class_acc', 'worst_class_acc'):
+        (a, sa), (b, sb) = new['panel'][k], old['panel'][k]
+        if abs(a - b) <= 2*max(sa, sb): word = 'same'
+        else: word = 'better' if (a < b) == (k in _LOWER_IS_BETTER) else 'worse'
+        out[k] = (a/b if b else float('nan'), word)
+    return out
+
+
+# %% ../nbs/results.ipynb #c694d5b6
+@study
+def panel_10k(per_class:int=1000,     # images of each class in every set
+              weights:str|None=None,  # a model folder (default: the shipped weights)
+              seeds:tuple=(0, 1, 2),  # sampling seeds
+             )->list:
+    "The panel of the model's default, its student, and its UNet at 5 and 20 steps guided and unguided"
+    pipe = load_pretrained(weights)
+    rows = [dict(label=f'the default ({describe(asdict(pipe.settings))})', settings=pipe.settings, group='default')]
+    if getattr(pipe, 'student', None) is not None and pipe.settings.sampler == 'student':
+        rows.append(dict(label='student, 1 pass', settings=pipe.settings, steps=1, group='student'))
+    for steps in (5, 20):
+        rows += [dict(label=f'UNet, {steps} steps, guided', steps=steps, group='teacher'),
+                 dict(label=f'UNet, {steps} steps, unguided', steps=steps, guidance=1, group='unguided')]
+    return panel_spread(pipe, rows, per_class, seeds)
+
 
 # %% ../nbs/results.ipynb #0dbb78bc
 def set_figures(imgs:Tensor,    # images (N,1,28,28) in [-1,1]

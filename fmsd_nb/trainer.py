@@ -17,9 +17,9 @@ from fastprogress.fastprogress import master_bar, progress_bar
 from fastcore.basics import patch
 
 from .core import default_device, CheckpointError, Interrupted, cli_errors, pick_preset, save_tensors, load_tensors
-from .data import load_fashion_mnist, Batches
-from .unet import UNet, UNET_PRESETS, CLASS_CONDS
-from .diffusion import NoiseSchedule, PREDICTIONS, T_DISTS, diffusion_loss
+from .data import Batches
+from .unet import UNET_PRESETS, CLASS_CONDS
+from .diffusion import PREDICTIONS, T_DISTS
 from .samplers import SamplerSettings
 
 # %% auto #0

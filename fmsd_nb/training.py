@@ -22,8 +22,8 @@ from .vae import VAE, vae_loss, reparameterize, latent_scale_of
 from .unet import UNet, UNetConfig
 from .diffusion import NoiseSchedule, diffusion_loss
 from .samplers import sample
-from .folder import save_model, load_model
-from .trainer import (TrainConfig, TRAIN_PRESETS, Trainer, world, StoppedTogether, ddp, rows_randn, barrier,
+from .folder import save_model
+from .trainer import (TrainConfig, Trainer, world, StoppedTogether, ddp, rows_randn, barrier,
                              launch_rank, join_processes, check_divisible, launch_errors)
 
 # %% auto #0

@@ -5,7 +5,7 @@
 # %% ../nbs/04_unet.ipynb #2a29c746
 from __future__ import annotations
 import math
-from dataclasses import dataclass, asdict, replace
+from dataclasses import dataclass
 import torch
 from torch import nn, Tensor
 import torch.nn.functional as F

@@ -14,7 +14,7 @@ from pathlib import Path
 import torch
 from torch import Tensor, nn
 
-from fmsd_nb.core import WEIGHTS_DIR, default_device, read_model_config, save_tensors
+from fmsd_nb.core import WEIGHTS_DIR, default_device, read_model_config, save_tensors, load_tensors, load_weights
 from fmsd_nb.data import N_CLASSES, load_fashion_mnist
 from fmsd_nb.unet import UNet, UNetConfig
 from fmsd_nb.vae import VAE
@@ -27,7 +27,7 @@ from fmsd_nb.app import load_pretrained
 from fmsd_nb.metrics import evaluate, test_features, gaussian_fit, default_classifier
 from fmsd_nb.bench import timed_steps
 from fmsd_nb.browser import GivenContext
-from fmsd_nb.studies import study, run_study, quality_table, generated_latents, decode, set_figures
+from fmsd_nb.studies import study, run_study, quality_table, generated_latents, decode, set_figures, panel_spread
 
 NBS = Path(__file__).resolve().parent.parent/'nbs'
 
@@ -64,6 +64,39 @@ def scaling_run(out:str|Path='runs/scale', # the run folder; its snapshots go to
     def keep(stage, epoch, ema): save_tensors(ema.state_dict(), out/'snapshots'/f'unet_e{epoch + 1:03d}.safetensors')
     return train(TrainConfig.preset('fast', epochs=epochs, sched='const'), out, resume=True, progress=progress,
                  on_epoch=keep)
+
+def _snapshot(run:Path, epoch:int)->Path: return Path(run)/'snapshots'/f'unet_e{epoch:03d}.safetensors'
+
+def averaged_snapshots(run:str|Path, last:int, k:int)->dict:
+    "The mean of the EMA snapshots after epochs `last-k+1` .. `last`: a longer average, chosen after training"
+    sds = [load_tensors(_snapshot(run, e)) for e in range(last - k + 1, last + 1)]
+    return {n: sum(sd[n].float() for sd in sds)/k for n in sds[0]}
+
+@study
+def scaling(run:str='runs/scale',         # the `scaling_run` folder
+            epochs:tuple=(8, 16, 32, 64),  # its snapshots to measure (those not there yet are skipped)
+            per_class:int=1000,            # images of each class in every set
+            seeds:tuple=(0, 1, 2),         # sampling seeds
+            averages:tuple=(4, 8),         # also the last snapshot's mean over this many epochs
+           )->list:
+    """The panel of the scaling run after each of `epochs`, with the UNet's own sampler guided as the shipped model is
+    and unguided, beside the shipped UNet (the `fast` recipe: 8 epochs, one-cycle learning rate)"""
+    shipped = load_pretrained(); t = shipped.teacher_settings
+    per_epoch = shipped.meta['made']['unet_minutes']/shipped.meta['train']['epochs']  # the fast recipe's record
+    def rows_of(pipe, name, group, minutes):
+        return [dict(label=f'{name}, guided', pipe=pipe, settings=t, group=group, train_minutes=minutes),
+                dict(label=f'{name}, unguided', pipe=pipe, settings=t, guidance=1, group=group, train_minutes=minutes)]
+    rows = rows_of(shipped, 'shipped UNet (8 epochs, one-cycle)', 'shipped', shipped.meta['made']['unet_minutes'])
+    done = [e for e in epochs if _snapshot(run, e).is_file()]
+    for e in done:
+        pipe = load_pretrained(); load_weights(pipe.unet, _snapshot(run, e))
+        rows += rows_of(pipe, f'{e} epochs, constant lr', f'{e} epochs', round(e*per_epoch, 1))
+    for k in (averages if done else ()):
+        if done[-1] < k: continue
+        pipe = load_pretrained(); pipe.unet.load_state_dict(averaged_snapshots(run, done[-1], k))
+        rows += rows_of(pipe, f'{done[-1]} epochs, mean of the last {k} snapshots', f'{done[-1]} epochs, mean of {k}',
+                        round(done[-1]*per_epoch, 1))
+    return panel_spread(shipped, rows, per_class, seeds, floor=False)
 
 @study
 def autoguidance(weak:str,                # the weak model's folder (`weak_model`)
