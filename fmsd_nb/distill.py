@@ -4,7 +4,7 @@
 
 # %% ../nbs/09_distillation.ipynb #62ac0977
 from __future__ import annotations
-import copy, dataclasses, datetime, math, time
+import copy, dataclasses, math, time
 from dataclasses import dataclass, asdict, field
 from functools import partial
 from pathlib import Path
@@ -13,21 +13,19 @@ import torch
 from torch import nn, Tensor
 from fastcore.basics import patch
 from fastprogress.fastprogress import progress_bar
-from fastcore.script import call_parse, store_true
 
-from .core import WEIGHTS_DIR, CheckpointError, default_device, machine_info, cli_errors, pick_preset, read_model_config
+from .core import CheckpointError, pick_preset
 from .data import N_CLASSES
 from .unet import UNet, UNetConfig
 from .diffusion import NoiseSchedule, sampling_timesteps, eps_and_x0
 from .samplers import SamplerSettings, SAMPLERS, sample, ddim_step, ddim_update
-from .folder import load_model, load_network, copy_model
+from .folder import load_network
 from .trainer import TrainConfig, Trainer
 from .app import Pipeline, Network
 
 
 # %% auto #0
-__all__ = ['DISTILL_PRESETS', 'teacher_pairs', 'distill_loss', 'DistillConfig', 'fit_student', 'student_unet', 'distill',
-           'save_student', 'use_network', 'fmsd_distill']
+__all__ = ['DISTILL_PRESETS', 'teacher_pairs', 'distill_loss', 'DistillConfig', 'fit_student', 'student_unet', 'use_network']
 
 # %% ../nbs/09_distillation.ipynb #47970f18
 @torch.no_grad()
@@ -168,40 +166,6 @@ def student_unet(teacher:UNet,   # the teacher UNet
         student.load_state_dict(cut, strict=False)
     return student
 
-# %% ../nbs/09_distillation.ipynb #a74dcfd3
-def distill(weights:str|Path|None=None,  # the teacher's model folder (default: the shipped weights)
-            cfg:DistillConfig|str='fast', # the run's config, or a preset's name
-            device=None,                  # 'cpu' or 'cuda' (default: CUDA when present)
-            progress:bool=True,           # show progress bars
-           )->tuple[nn.Module, dict]:     # the student (EMA weights, eval mode); its timesteps, minutes per part
-    "Distil a model folder's UNet and sampler into a student: make the teacher's pairs, then train"
-    cfg, dev = DistillConfig.preset(cfg) if isinstance(cfg, str) else cfg, default_device(device)
-    _, unet, meta = load_model(weights or WEIGHTS_DIR, device=dev)
-    d = meta['diffusion']; sched = NoiseSchedule(d['schedule'], d['n_steps']).to(dev)
-    t0 = time.time()
-    settings, shape = SamplerSettings(**meta['sampling']), (unet.cfg.in_ch, 7, 7)
-    pairs = teacher_pairs(unet, sched, settings, cfg.n_pairs, shape, d['prediction'], cfg.seed, progress=progress)
-    t1 = time.time(); torch.manual_seed(cfg.seed)
-    student, _ = fit_student(student_unet(unet, cfg.student, cfg.init), *pairs, sched, cfg, progress)
-    return student, dict(timesteps=cfg.timesteps(sched), pairs_minutes=round((t1 - t0)/60, 2),
-                         training_minutes=round((time.time() - t1)/60, 2))
-
-# %% ../nbs/09_distillation.ipynb #de84433f
-def save_student(folder:str|Path,    # the model folder to write
-                 student:UNet,       # the student distilled from the teacher
-                 cfg:DistillConfig,  # how it was distilled
-                 timesteps:list,     # the timesteps it was distilled for (`cfg.timesteps(sched)`)
-                 made:dict,          # a record of the run: command, date, machine, minutes
-                 default:bool=False, # make the student the folder's default sampler
-                 src:str|Path|None=None, # the teacher's folder, when `folder` is to be a copy of it (default: `folder`)
-                ):
-    "Add a student to a model folder in one step: its weights (float16) and the `student` entry of `config.json`"
-    entry = dict(module='fmsd_nb.distill', prediction='v', timesteps=list(timesteps), sampling=asdict(cfg.sampling()),
-                 default=bool(default), distill=asdict(cfg), made=made)
-    src = Path(src or folder)  # a copy of another folder leaves its networks out: they belong to its UNet
-    same = src.resolve() == Path(folder).resolve()
-    copy_model(src, folder, extras=same, networks={'student': (copy.deepcopy(student).half(), entry)})
-
 # %% ../nbs/09_distillation.ipynb #a1b2c3d2
 def _check_student(timesteps:list, sched:NoiseSchedule, s:SamplerSettings):
     "Refuse settings the student cannot run: guidance (it is built in), or timesteps not the first of those it learned"
@@ -228,39 +192,3 @@ def use_network(pipe:Pipeline,      # the pipeline of the folder's UNet
     check = partial(_check_student, ts, pipe.sched)
     pipe.add_network(Network(pipe.student, s, pred, ('student',), guided=False, check=check), entry.get('default'))
 
-
-# %% ../nbs/09_distillation.ipynb #d2933b89
-def _destination(weights:str|None, out:str|None)->Path:
-    "The folder `fmsd_distill` writes: `--out`, else `--weights`; the package's own only when `--out` names it"
-    if out: return Path(out)
-    if weights and Path(weights).resolve() != WEIGHTS_DIR.resolve(): return Path(weights)
-    raise ValueError(f'name the model folder to write with --out (a copy of the teacher with its student); '
-                     f'to replace the shipped student, --out {WEIGHTS_DIR}')
-
-# %% ../nbs/09_distillation.ipynb #29dfb1fa
-@call_parse
-def fmsd_distill(weights:str=None,      # the teacher: a model folder (default: the shipped weights)
-                 out:str=None,          # where to write the teacher's folder with the student (default: --weights)
-                 preset:str='fast',     # 'fast' (the shipped student's recipe) or 'tiny' (seconds, for tests)
-                 default:store_true=False, # make the student the folder's default sampler
-                 n_pairs:int=None,      # teacher pairs (default: the preset's)
-                 train_steps:int=None,  # training steps (default: the preset's)
-                 seed:int=None,         # seeds the pairs, the student and the batches (default: the preset's, 0)
-                 device:str=None,       # 'cpu' or 'cuda' (default: CUDA when present)
-                ):
-    "Distil a model's UNet and its guided sampler into a student that makes an image in one or two UNet passes"
-    with cli_errors('fmsd_distill'):
-        changes = {k: v for k, v in dict(n_pairs=n_pairs, train_steps=train_steps, seed=seed).items() if v is not None}
-        cfg, dest = DistillConfig.preset(preset, **changes), _destination(weights, out)
-        src = Path(weights) if weights else WEIGHTS_DIR
-        read_model_config(src)  # a missing or damaged folder fails now, not after the run
-        t0 = time.time()
-        student, record = distill(src, cfg, device)
-        args = dict(weights=weights, out=out, preset=preset, n_pairs=n_pairs, train_steps=train_steps, seed=seed)
-        flags = [f'--{k} {v}' for k, v in args.items() if v is not None] + ['--default']*default
-        made = dict(command=' '.join(['fmsd_distill'] + flags), date=datetime.date.today().isoformat(),
-                    machine=machine_info(), minutes=round((time.time() - t0)/60, 2),
-                    pairs_minutes=record['pairs_minutes'], training_minutes=record['training_minutes'])
-        save_student(dest, student, cfg, record['timesteps'], made, default, src=src)
-    print(f"wrote the student into {dest} in {made['minutes']:.1f} min "
-          f"(pairs {made['pairs_minutes']:.1f}, training {made['training_minutes']:.1f})")

@@ -22,7 +22,8 @@ from fmsd_nb.samplers import SamplerSettings
 from fmsd_nb.folder import copy_model
 from fmsd_nb.trainer import TrainConfig, Trainer
 from fmsd_nb.training import train, encode_dataset, unet_loss_fn
-from fmsd_nb.distill import distill, DistillConfig, save_student
+from fmsd_nb.distill import DistillConfig
+from fmsd_nb.student import distill, save_student
 from fmsd_nb.app import load_pretrained
 from fmsd_nb.metrics import evaluate, test_features, gaussian_fit, default_classifier
 from fmsd_nb.bench import timed_steps

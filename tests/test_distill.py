@@ -9,7 +9,7 @@ import pytest
 
 def run(command, *args):
     "Run one of the package's commands in a new Python process from a script file, as its console script would"
-    module = {'fmsd_distill': 'distill', 'fmsd_sample': 'app'}[command]
+    module = {'fmsd_distill': 'student', 'fmsd_sample': 'app'}[command]
     script = Path(tempfile.mkdtemp())/f'{command}.py'  # (`python -c` would not do: `call_parse` reads argv only from a script)
     script.write_text(f'import sys\nfrom fmsd_nb.{module} import {command}\nsys.exit({command}())\n')
     return subprocess.run([sys.executable, str(script), *map(str, args)], capture_output=True, text=True, timeout=300)
