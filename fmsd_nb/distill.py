@@ -4,14 +4,13 @@
 
 # %% ../nbs/09_distillation.ipynb #62ac0977
 from __future__ import annotations
-import copy, dataclasses, math, time
+import copy, dataclasses
 from dataclasses import dataclass, asdict, field
 from functools import partial
 from pathlib import Path
 
 import torch
 from torch import nn, Tensor
-from fastcore.basics import patch
 from fastprogress.fastprogress import progress_bar
 
 from .core import CheckpointError, pick_preset

@@ -22,7 +22,7 @@ from .app import Pipeline, load_pretrained
 from .metrics import (evaluate, features, test_features, gaussian_fit, frechet_terms, class_accuracy,
                              default_classifier, real_like, vae_reconstruct)
 from .panel import panel_table, seed_spread
-from .bench import seconds_per_80, bench_training, bench_sampling, describe
+from .bench import seconds_per_80, bench_training, bench_sampling, sampling_ways, describe
 
 # %% auto #0
 __all__ = ['STUDIES', 'REFERENCE_WAY', 'QUALITY_SETTINGS', 'SPREAD_SETTINGS', 'results_dir', 'save_study', 'load_study',
@@ -212,12 +212,10 @@ def quality_10k(per_class:int=1000,      # images of each class
     "The UNet's own sampler (the teacher) and the student's two passes and one, if the model has one, at 10,000 images"
     pipe = load_pretrained(weights)
     default = lambda s: ' (the default)' if s == pipe.settings else ''
-    passes = lambda k: f'distilled student, {k} UNet pass{"es" if k > 1 else ""}'
-    students = [dict(sampler='student', steps=k, group='student',
-                     label=passes(k) + default(pipe.student_settings.replace(steps=k)))
-                for k in (2, 1)] if getattr(pipe, 'student', None) is not None else []
-    teacher = dict(label='DPM-Solver++, 5 guided steps (the teacher)' + default(pipe.teacher_settings), group='teacher')
-    return quality_table(pipe, [dict(r, per_class=per_class) for r in [teacher] + students])
+    name = lambda way, s: 'DPM-Solver++, 5 guided steps (the teacher)' if way == 'teacher' else describe(asdict(s))
+    rows = [dict(label=name(way, s) + default(s), settings=s, group=way.split()[0], per_class=per_class)
+            for way, s in sampling_ways(pipe).items()]
+    return quality_table(pipe, rows)
 
 # %% ../nbs/results.ipynb #e4d92b2c
 def plot_fid_by_steps(rows:list, # the rows of `quality_sweep`
@@ -308,8 +306,8 @@ def panel_10k(per_class:int=1000,     # images of each class in every set
     "The panel of the model's default, its student, and its UNet at 5 and 20 steps guided and unguided"
     pipe = load_pretrained(weights)
     rows = [dict(label=f'the default ({describe(asdict(pipe.settings))})', settings=pipe.settings, group='default')]
-    if getattr(pipe, 'student', None) is not None and pipe.settings.sampler == 'student':
-        rows.append(dict(label='student, 1 pass', settings=pipe.settings, steps=1, group='student'))
+    rows += [dict(label=describe(asdict(s)), settings=s, group='student') for way, s in sampling_ways(pipe).items()
+             if way.startswith('student') and s != pipe.settings]  # the student's other number of passes
     for steps in (5, 20):
         rows += [dict(label=f'UNet, {steps} steps, guided', steps=steps, group='teacher'),
                  dict(label=f'UNet, {steps} steps, unguided', steps=steps, guidance=1, group='unguided')]

@@ -5,14 +5,15 @@
 SRC is a model folder (`config.json` and `vae.safetensors`, as `fmsd_train` writes at the end of a run). The decoder is trained
 on the frozen encoder's mean latents, noised by `noise` times their standard deviation, with MSE plus `adv` times a
 hinge loss against a small patch discriminator (as Stable Diffusion's autoencoder does). The encoder, and so the
-latent space a UNet was trained on, does not change. OUT gets the new VAE and SRC's `config.json` and
-`unet.safetensors` (so it is a model folder that samples with SRC's UNet); the script prints the test MSE and the VAE
+latent space a UNet was trained on, does not change. OUT is SRC's model folder (`copy_model`, without its student)
+with the new VAE (so it samples with SRC's UNet); the script prints the test MSE and the VAE
 ceiling (FID of reconstructions) at 2,000 images, beside SRC's."""
-import argparse, json, shutil, time
+import argparse, json, time
 from pathlib import Path
 import torch, torch.nn as nn, torch.nn.functional as F
 from fastprogress.fastprogress import progress_bar
 from fmsd_nb.core import CheckpointError, save_tensors
+from fmsd_nb.folder import copy_model
 from fmsd_nb.vae import VAE, load_vae
 from fmsd_nb.data import load_fashion_mnist, Batches
 from fmsd_nb.metrics import floor_and_ceiling, vae_reconstruct
@@ -58,10 +59,8 @@ def main():
             g_loss = F.mse_loss(rec, xb) - a.adv*D(rec).mean()
             opt_g.zero_grad(); g_loss.backward(); opt_g.step()
     minutes = (time.time() - t0)/60
-    a.out.mkdir(parents=True, exist_ok=True)
-    save_tensors(vae.state_dict(), a.out/'vae.safetensors')
-    for f in ('config.json', 'unet.safetensors'):
-        if (a.src/f).is_file(): shutil.copy(a.src/f, a.out/f)
+    copy_model(a.src, a.out, extras=False)  # SRC's model folder, without the networks later chapters added
+    save_tensors(vae.state_dict(), a.out/'vae.safetensors')  # then the new decoder (the encoder, so the scale, is SRC's)
     print(json.dumps(dict(src=str(a.src), out=str(a.out), args={k: v for k, v in vars(a).items() if k not in ('src', 'out')},
                           minutes=round(minutes, 1), before=before, after=measure(vae))))
 

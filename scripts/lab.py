@@ -7,7 +7,7 @@ package. The results notebook imports it; from the shell it runs one study and s
 
 Model folders named here (`runs/...`) are relative to nbs/, where the script works."""
 from __future__ import annotations
-import ast, copy, os, shutil, sys
+import ast, copy, os, shutil, sys, time
 from dataclasses import asdict
 from pathlib import Path
 
@@ -98,6 +98,43 @@ def scaling(run:str='runs/scale',         # the `scaling_run` folder
         rows += rows_of(pipe, f'{done[-1]} epochs, mean of the last {k} snapshots', f'{done[-1]} epochs, mean of {k}',
                         round(done[-1]*per_epoch, 1))
     return panel_spread(shipped, rows, per_class, seeds, floor=False)
+
+def native_bf16()->bool:
+    "Whether the CPU has bfloat16 arithmetic (AVX512-BF16 or AMX-BF16 in /proc/cpuinfo); without it bf16 is emulated"
+    try: flags = set(Path('/proc/cpuinfo').read_text().split())
+    except OSError: return False
+    return bool(flags & {'avx512_bf16', 'amx_bf16'})
+
+def _lever_trainer(x, y, lat, vae, bs=256, channels_last=False, compile=False)->Trainer:
+    "A `Trainer` of the `fast` UNet stage with one throughput lever: batch size (lr scaled with it), memory format, compile"
+    cfg = TrainConfig.preset('fast', bs=bs, lr=1e-3*bs/256)
+    torch.manual_seed(0)
+    unet = UNet(UNetConfig.preset(cfg.unet, class_cond=cfg.class_cond))
+    if channels_last: unet = unet.to(memory_format=torch.channels_last)
+    net = torch.compile(unet) if compile else unet  # the loss calls the compiled module; the trainer keeps the plain one
+    return Trainer(unet, torch.optim.AdamW(unet.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay),
+                   unet_loss_fn(net, vae, x, y, lat, cfg, torch.device('cpu')), len(y), cfg, 'unet',
+                   ema=copy.deepcopy(unet).requires_grad_(False))
+
+@study
+def throughput(rounds:int=5, steps:int=3, n_images:int=4096)->list:
+    """Images per second of the `fast` recipe's UNet training step with each throughput lever, timed in alternating
+    rounds on one machine (the median of `rounds`); each row also says whether the CPU has bf16 arithmetic, without
+    which bf16 autocast would only be emulated (it is not timed)"""
+    x, y = load_fashion_mnist('train'); x, y = x[:n_images], y[:n_images]
+    vae, cpu, gen = VAE(), torch.device('cpu'), torch.Generator().manual_seed(0)
+    lat = encode_dataset(vae, x, progress=False)
+    levers = {'the fast recipe (batch 256)': {}, 'channels_last': dict(channels_last=True),
+              'batch 512, lr 2e-3': dict(bs=512), 'batch 128, lr 5e-4': dict(bs=128), 'torch.compile': dict(compile=True)}
+    ts, warm = {k: _lever_trainer(x, y, lat, vae, **v) for k, v in levers.items()}, {}
+    for k, t in ts.items():
+        t0 = time.perf_counter(); timed_steps(t, 2, gen, cpu); warm[k] = time.perf_counter() - t0  # compiles here
+    speeds = {k: [] for k in ts}
+    for _ in range(rounds):
+        for k, t in ts.items(): speeds[k].append(timed_steps(t, steps, gen, cpu))
+    base = sorted(speeds[next(iter(ts))])[rounds//2]
+    return [dict(label=k, images_per_s=sorted(v)[rounds//2], ratio=sorted(v)[rounds//2]/base,
+                 first_two_steps_s=round(warm[k], 1), native_bf16=native_bf16()) for k, v in speeds.items()]
 
 @study
 def autoguidance(weak:str,                # the weak model's folder (`weak_model`)
