@@ -13,7 +13,7 @@ import torch
 from torch import Tensor, nn
 
 from .data import load_fashion_mnist, CLASSES, N_CLASSES
-from .classifiers import *  # the judges (code that imported them from here still can)
+from .classifiers import *  # the judges, used below (and importable from here)
 from .classifiers import _check_images
 
 # %% auto #0
