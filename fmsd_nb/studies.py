@@ -21,15 +21,16 @@ from .trainer import TRAIN_PRESETS
 from .app import Pipeline, load_pretrained
 from .metrics import (evaluate, features, test_features, gaussian_fit, frechet_terms, class_accuracy,
                              default_classifier, real_like, vae_reconstruct)
-from .panel import panel_table, seed_spread
+from .panel import panel_table, seed_spread, _figure
 from .bench import seconds_per_80, bench_training, bench_sampling, sampling_ways, describe
 
 # %% auto #0
-__all__ = ['STUDIES', 'REFERENCE_WAY', 'QUALITY_SETTINGS', 'SPREAD_SETTINGS', 'results_dir', 'save_study', 'load_study',
-           'study_header', 'study', 'run_study', 'study_command', 'row_settings', 'train_minutes', 'generate_set',
-           'quality_table', 'print_quality_table', 'pick', 'quality_sweep', 'quality_10k', 'plot_fid_by_steps',
-           'readme_quality_table', 'panel_spread', 'print_panel_spread', 'panel_verdict', 'panel_10k', 'set_figures',
-           'fid_split', 'generated_latents', 'decode', 'class_spread', 'latent_spread', 'speed', 'readme_speed_table']
+__all__ = ['STUDIES', 'REFERENCE_WAY', 'QUALITY_SETTINGS', 'README_PANEL', 'SPREAD_SETTINGS', 'results_dir', 'save_study',
+           'load_study', 'study_header', 'study', 'run_study', 'study_command', 'row_settings', 'train_minutes',
+           'generate_set', 'quality_table', 'print_quality_table', 'pick', 'quality_sweep', 'quality_10k',
+           'plot_fid_by_steps', 'readme_quality_table', 'panel_spread', 'print_panel_spread', 'panel_verdict',
+           'panel_10k', 'readme_panel_table', 'set_figures', 'fid_split', 'generated_latents', 'decode', 'class_spread',
+           'latent_spread', 'speed', 'readme_speed_table']
 
 # %% ../nbs/results.ipynb #77be8155
 def results_dir()->Path:
@@ -262,20 +263,22 @@ def panel_spread(pipe:Pipeline|None=None, # default the shipped weights
                  seeds:tuple=(0, 1, 2),   # sampling seeds: one set per seed and row
                  floor:bool=True,         # also measure the floor and the VAE ceiling at the same N and seeds
                  progress:bool=True,      # show a progress bar over the rows
-                )->list[dict]:            # per row: label, group, settings, model, seconds_per_80, panel
+                )->list[dict]:            # per row: label, group, settings, model, seconds_per_80, seeds, panel
     "Every row's panel as (mean, spread) over `seeds`, beside the floor and the ceiling measured the same way"
     pipe, loaded, out = pipe or load_pretrained(), {}, []
     for row in (progress_bar(rows, leave=False) if progress else rows):
         p = _row_pipe(row, pipe, loaded); s = row_settings(p, row)
         make = lambda seed: generate_set(p, per_class, seed=1000*seed, settings=s)
         out.append(dict(label=row.get('label', ''), group=row.get('group', ''), settings=asdict(s),
-                        **_model_record(row, p), seconds_per_80=seconds_per_80(p, s), panel=seed_spread(make, seeds)))
+                        **_model_record(row, p), seconds_per_80=seconds_per_80(p, s), seeds=list(seeds),
+                        panel=seed_spread(make, seeds)))
     if floor:
         labels = torch.arange(N_CLASSES).repeat_interleave(per_class)
         real = lambda seed: (real_like(labels, seed), labels)
         recon = lambda seed: (vae_reconstruct(pipe.vae, real_like(labels, seed)).clamp(-1, 1), labels)
-        out += [dict(label='real images (the floor)', group='floor', panel=seed_spread(real, seeds)),
-                dict(label='VAE reconstructions (the ceiling)', group='ceiling', panel=seed_spread(recon, seeds))]
+        out += [dict(label='real images (the floor)', group='floor', seeds=list(seeds), panel=seed_spread(real, seeds)),
+                dict(label='VAE reconstructions (the ceiling)', group='ceiling', seeds=list(seeds),
+                     panel=seed_spread(recon, seeds))]
     return out
 
 
@@ -312,6 +315,31 @@ def panel_10k(per_class:int=1000,     # images of each class in every set
         rows += [dict(label=f'UNet, {steps} steps, guided', steps=steps, group='teacher'),
                  dict(label=f'UNet, {steps} steps, unguided', steps=steps, guidance=1, group='unguided')]
     return panel_spread(pipe, rows, per_class, seeds)
+
+
+# %% ../nbs/results.ipynb #27f09c42
+README_PANEL = [('fid', 'FID, classifier', 1, '.3f'), ('fid_plain', 'FID, plain net', 1, '.3f'),
+                ('fid_pca', 'FID, pixels', 1, '.3f'), ('precision', 'precision', 1, '.3f'),
+                ('recall', 'recall', 1, '.3f'), ('class_acc', 'class accuracy', 1, '.1%'),
+                ('worst_class_acc', 'weakest class', 1, '.1%')]
+
+def readme_panel_table(s:dict,                   # the stored `panel_10k` study (`load_study('panel_10k')`)
+                       link:str='results.ipynb', # where the rest of the results are
+                      )->str:                    # markdown: a table and what it measures
+    "The README's quality table: every row of `panel_10k`, each figure as mean ± spread over the sampling seeds"
+    n = s['rows'][0]['panel']['n'][0]
+    seeds = s['rows'][0].get('seeds', inspect.signature(panel_spread).parameters['seeds'].default)  # (older files)
+    out = [f"| {n:,.0f} images a row | " + ' | '.join(h for _, h, _, _ in README_PANEL) + ' |',
+           '|---|' + '---:|'*len(README_PANEL)]
+    for r in s['rows']:
+        figures = [_figure(r['panel'][k], sc, f) for k, _, sc, f in README_PANEL]
+        out.append(f"| {r['label']} | " + ' | '.join(figures) + ' |')
+    return '\n'.join(out) + (
+        f"\n\nAgainst the 10,000 test images, each figure the mean ± the standard deviation over {len(seeds)} "
+        f"sampling seeds ({s['date']}, {s['machine']}): FID in the features of the project's classifier, of a "
+        f"second network built and trained differently, and in the pixels' first 64 principal components; precision "
+        f"and recall (k = 3) in the classifier's features. The other settings, the reference's way of sampling and what the gap "
+        f"is made of are in the [results]({link}).")
 
 
 # %% ../nbs/results.ipynb #0dbb78bc

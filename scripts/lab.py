@@ -106,12 +106,12 @@ def native_bf16()->bool:
     return bool(flags & {'avx512_bf16', 'amx_bf16'})
 
 def _lever_trainer(x, y, lat, vae, bs=256, channels_last=False, compile=False)->Trainer:
-    "A `Trainer` of the `fast` UNet stage with one throughput lever: batch size (lr scaled with it), memory format, compile"
+    "A `Trainer` of the `fast` UNet stage with one throughput lever: batch size (lr scaled), memory format, compile"
     cfg = TrainConfig.preset('fast', bs=bs, lr=1e-3*bs/256)
     torch.manual_seed(0)
     unet = UNet(UNetConfig.preset(cfg.unet, class_cond=cfg.class_cond))
     if channels_last: unet = unet.to(memory_format=torch.channels_last)
-    net = torch.compile(unet) if compile else unet  # the loss calls the compiled module; the trainer keeps the plain one
+    net = torch.compile(unet) if compile else unet  # the loss calls it; the trainer keeps the plain module
     return Trainer(unet, torch.optim.AdamW(unet.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay),
                    unet_loss_fn(net, vae, x, y, lat, cfg, torch.device('cpu')), len(y), cfg, 'unet',
                    ema=copy.deepcopy(unet).requires_grad_(False))
@@ -124,8 +124,8 @@ def throughput(rounds:int=5, steps:int=3, n_images:int=4096)->list:
     x, y = load_fashion_mnist('train'); x, y = x[:n_images], y[:n_images]
     vae, cpu, gen = VAE(), torch.device('cpu'), torch.Generator().manual_seed(0)
     lat = encode_dataset(vae, x, progress=False)
-    levers = {'the fast recipe (batch 256)': {}, 'channels_last': dict(channels_last=True),
-              'batch 512, lr 2e-3': dict(bs=512), 'batch 128, lr 5e-4': dict(bs=128), 'torch.compile': dict(compile=True)}
+    levers = {'the fast recipe (batch 256)': {}, 'channels_last': dict(channels_last=True), 'batch 512, lr 2e-3':
+              dict(bs=512), 'batch 128, lr 5e-4': dict(bs=128), 'torch.compile': dict(compile=True)}
     ts, warm = {k: _lever_trainer(x, y, lat, vae, **v) for k, v in levers.items()}, {}
     for k, t in ts.items():
         t0 = time.perf_counter(); timed_steps(t, 2, gen, cpu); warm[k] = time.perf_counter() - t0  # compiles here
