@@ -338,8 +338,8 @@ def readme_panel_table(s:dict,                   # the stored `panel_10k` study 
         f"\n\nAgainst the 10,000 test images, each figure the mean ± the standard deviation over {len(seeds)} "
         f"sampling seeds ({s['date']}, {s['machine']}): FID in the features of the project's classifier, of a "
         f"second network built and trained differently, and in the pixels' first 64 principal components; precision "
-        f"and recall (k = 3) in the classifier's features. The other settings, the reference's way of sampling and what the gap "
-        f"is made of are in the [results]({link}).")
+        f"and recall (k = 3) in the classifier's features. The other settings, the reference's way of sampling "
+        f"and what the gap is made of are in the [results]({link}).")
 
 
 # %% ../nbs/results.ipynb #0dbb78bc
