@@ -28,8 +28,8 @@ from .bench import seconds_per_80, bench_training, bench_sampling, sampling_ways
 __all__ = ['STUDIES', 'REFERENCE_WAY', 'QUALITY_SETTINGS', 'README_PANEL', 'SPREAD_SETTINGS', 'results_dir', 'save_study',
            'load_study', 'study_header', 'study', 'run_study', 'study_command', 'row_settings', 'train_minutes',
            'generate_set', 'quality_table', 'print_quality_table', 'pick', 'quality_sweep', 'quality_10k',
-           'plot_fid_by_steps', 'readme_quality_table', 'panel_spread', 'print_panel_spread', 'panel_verdict',
-           'panel_10k', 'readme_panel_table', 'set_figures', 'fid_split', 'generated_latents', 'decode', 'class_spread',
+           'plot_fid_by_steps', 'panel_spread', 'print_panel_spread', 'panel_verdict', 'panel_10k',
+           'readme_panel_table', 'set_figures', 'fid_split', 'generated_latents', 'decode', 'class_spread',
            'latent_spread', 'speed', 'readme_speed_table']
 
 # %% ../nbs/results.ipynb #77be8155
@@ -238,23 +238,6 @@ def plot_fid_by_steps(rows:list, # the rows of `quality_sweep`
     ax.set_xscale('log'); ax.set_xlabel('sampler steps'); ax.set_ylabel(f"FID (N = {ref['n']:,})")
     ax.legend(fontsize=7)
     return ax
-
-# %% ../nbs/results.ipynb #6466345e
-def readme_quality_table(s:dict,                 # the stored `quality_10k` study (`load_study('quality_10k')`)
-                         link:str='results.ipynb', # where the rest of the results are
-                        )->str:                  # markdown: a table and one sentence
-    "The README's quality table: the rows of `quality_10k` beside the floor and the ceiling"
-    r = s['rows'][0]
-    out = [f"| {r['n']:,} images | FID | KID | class accuracy (weakest class) |", '|---|---:|---:|---|']
-    def line(name, r, p=''):
-        weakest = '' if p else ' ({} {:.1%})'.format(*min(r['per_class_acc'].items(), key=lambda kv: kv[1]))
-        out.append(f"| {name} | {r[p+'fid']:.2f} | {r[p+'kid']:.4f} | {r[p+'class_acc']:.1%}{weakest} |")
-    for g in s['rows']: line(f"generated: {g['label'] or describe(g['settings'])}", g)
-    line('VAE reconstructions of real images (the ceiling)', r, 'ceiling_')
-    line('real images (the floor)', r, 'floor_')
-    return '\n'.join(out) + (f"\n\nMeasured against the 10,000 test images in the features of the project's own "
-                             f"Fashion-MNIST classifier ({s['date']}, {s['machine']}); the other settings, the "
-                             f"reference's way of sampling and what the gap is made of are in the [results]({link}).")
 
 # %% ../nbs/results.ipynb #4d52f242
 def panel_spread(pipe:Pipeline|None=None, # default the shipped weights

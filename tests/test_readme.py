@@ -12,9 +12,9 @@ def test_readme_tables_come_from_the_stored_studies():
     sys.path.insert(0, str(ROOT/'scripts'))
     from readme import render
     from fmsd_nb.core import WEIGHTS_DIR, load_json
-    from fmsd_nb.studies import load_study, readme_quality_table, readme_speed_table
+    from fmsd_nb.studies import load_study, readme_panel_table, readme_speed_table
     folder = ROOT/'nbs'/'results'
     text = render()
-    for table in (readme_quality_table(load_study('quality_10k', folder), link='nbs/results.ipynb'),
+    for table in (readme_panel_table(load_study('panel_10k', folder), link='nbs/results.ipynb'),
                   readme_speed_table(load_study('speed', folder), load_json(WEIGHTS_DIR/'config.json'))):
         assert table in text
