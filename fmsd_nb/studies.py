@@ -21,7 +21,7 @@ from .trainer import TRAIN_PRESETS
 from .app import Pipeline, load_pretrained
 from .metrics import (evaluate, features, test_features, gaussian_fit, frechet_terms, class_accuracy,
                              default_classifier, real_like, vae_reconstruct)
-from .panel import panel_table, seed_spread, _figure
+from .panel import PANEL_COLUMNS, panel_table, seed_spread, _figure
 from .bench import seconds_per_80, bench_training, bench_sampling, sampling_ways, describe
 
 # %% auto #0
@@ -301,10 +301,7 @@ def panel_10k(per_class:int=1000,     # images of each class in every set
 
 
 # %% ../nbs/results.ipynb #27f09c42
-README_PANEL = [('fid', 'FID, classifier', 1, '.3f'), ('fid_plain', 'FID, plain net', 1, '.3f'),
-                ('fid_pca', 'FID, pixels', 1, '.3f'), ('precision', 'precision', 1, '.3f'),
-                ('recall', 'recall', 1, '.3f'), ('class_acc', 'class accuracy', 1, '.1%'),
-                ('worst_class_acc', 'weakest class', 1, '.1%')]
+README_PANEL = [c for c in PANEL_COLUMNS if c[0] not in ('n', 'kid')]  # the panel's columns but N and KID
 
 def readme_panel_table(s:dict,                   # the stored `panel_10k` study (`load_study('panel_10k')`)
                        link:str='results.ipynb', # where the rest of the results are

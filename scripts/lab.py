@@ -70,7 +70,7 @@ def _snapshot(run:Path, epoch:int)->Path: return Path(run)/'snapshots'/f'unet_e{
 
 def averaged_snapshots(run:str|Path, last:int, k:int)->dict:
     "The mean of the EMA snapshots after epochs `last-k+1` .. `last`: a longer average, chosen after training"
-    sds = [load_tensors(_snapshot(run, e)) for e in range(last - k + 1, last + 1)]
+    sds = [load_tensors(_snapshot(run, e))[0] for e in range(last - k + 1, last + 1)]
     return {n: sum(sd[n].float() for sd in sds)/k for n in sds[0]}
 
 @study
