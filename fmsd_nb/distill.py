@@ -76,6 +76,9 @@ def _check_distill_config(c):
         v = getattr(c, k)
         if isinstance(v, bool) or not isinstance(v, int) or v < 1:
             raise ValueError(f'{k} must be an integer of at least 1, not {v!r}')
+    ts = c.teacher_steps  # None: the model folder's own
+    if ts is not None and (isinstance(ts, bool) or not isinstance(ts, int) or ts < 1):
+        raise ValueError(f"teacher_steps must be an integer of at least 1 (or None: the folder's), not {ts!r}")
     if not c.lr > 0: raise ValueError(f'lr must be positive, not {c.lr!r}')
     if not 0 <= c.ema_decay < 1: raise ValueError(f'ema_decay must be in [0, 1), not {c.ema_decay!r}')
     if not isinstance(c.student, dict):
@@ -88,6 +91,7 @@ class DistillConfig:
     "Every choice of a distillation run"
     name:str = 'fast'           # the preset it started from
     n_pairs:int = 20000         # (noise, label, teacher latent) examples to learn from
+    teacher_steps:int|None = None # the teacher sampler's steps (None: the model folder's own); its other settings stay
     student:dict = field(default_factory=dict) # the student's UNetConfig as changes to the teacher's (none: same)
     init:bool = True            # start from the teacher's weights (cut to size where the student is narrower)
     steps:int = 2               # the student's steps, one UNet pass each; every one is trained
@@ -101,6 +105,8 @@ class DistillConfig:
     def __post_init__(self): _check_distill_config(self)
     def timesteps(self, sched:NoiseSchedule)->list:
         return sampling_timesteps(self.steps, sched.n_steps, self.spacing, sched)
+    def teacher(self, s:SamplerSettings)->SamplerSettings: # the folder's sampler -> the one the student learns
+        return s if self.teacher_steps is None else s.replace(steps=self.teacher_steps)
     def sampling(self)->SamplerSettings: return SamplerSettings('student', self.steps, 1.0, self.spacing, None)
     @classmethod
     def preset(cls, name:str, **changes)->DistillConfig: # 'fast' or 'tiny', and fields to change

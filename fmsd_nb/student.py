@@ -33,7 +33,7 @@ def distill(weights:str|Path|None=None,  # the teacher's model folder (default: 
     _, unet, meta = load_model(weights or WEIGHTS_DIR, device=dev)
     d = meta['diffusion']; sched = NoiseSchedule(d['schedule'], d['n_steps']).to(dev)
     t0 = time.time()
-    settings, shape = SamplerSettings(**meta['sampling']), (unet.cfg.in_ch, 7, 7)
+    settings, shape = cfg.teacher(SamplerSettings(**meta['sampling'])), (unet.cfg.in_ch, 7, 7)
     pairs = teacher_pairs(unet, sched, settings, cfg.n_pairs, shape, d['prediction'], cfg.seed, progress=progress)
     t1 = time.time(); torch.manual_seed(cfg.seed)
     student, _ = fit_student(student_unet(unet, cfg.student, cfg.init), *pairs, sched, cfg, progress)
@@ -71,19 +71,21 @@ def fmsd_distill(weights:str=None,      # the teacher: a model folder (default: 
                  preset:str='fast',     # 'fast' (the shipped student's recipe) or 'tiny' (seconds, for tests)
                  default:store_true=False, # make the student the folder's default sampler
                  n_pairs:int=None,      # teacher pairs (default: the preset's)
+                 teacher_steps:int=None, # the steps of the sampler the student learns (default: the folder's own)
                  train_steps:int=None,  # training steps (default: the preset's)
                  seed:int=None,         # seeds the pairs, the student and the batches (default: the preset's, 0)
                  device:str=None,       # 'cpu' or 'cuda' (default: CUDA when present)
                 ):
     "Distil a model's UNet and its guided sampler into a student that makes an image in one or two UNet passes"
     with cli_errors('fmsd_distill'):
-        changes = {k: v for k, v in dict(n_pairs=n_pairs, train_steps=train_steps, seed=seed).items() if v is not None}
+        changes = dict(n_pairs=n_pairs, teacher_steps=teacher_steps, train_steps=train_steps, seed=seed)
+        changes = {k: v for k, v in changes.items() if v is not None}
         cfg, dest = DistillConfig.preset(preset, **changes), _destination(weights, out)
         src = Path(weights) if weights else WEIGHTS_DIR
         read_model_config(src)  # a missing or damaged folder fails now, not after the run
         t0 = time.time()
         student, record = distill(src, cfg, device)
-        args = dict(weights=weights, out=out, preset=preset, n_pairs=n_pairs, train_steps=train_steps, seed=seed)
+        args = dict(weights=weights, out=out, preset=preset, **changes)
         flags = [f'--{k} {v}' for k, v in args.items() if v is not None] + ['--default']*default
         made = dict(command=' '.join(['fmsd_distill'] + flags), date=datetime.date.today().isoformat(),
                     machine=machine_info(), minutes=round((time.time() - t0)/60, 2),

@@ -276,6 +276,42 @@ def unet_designs(rounds:int=3, steps:int=4, device:str|None=None)->list:
     "`bench_unet_designs` of `UNET_DESIGNS`"
     return bench_unet_designs(rounds=rounds, steps=steps, device=device)
 
+def student_of(src:str|Path,            # the teacher's model folder
+               out:str|Path,            # the copy to write, its student the default
+               teacher_steps:int=20,    # the steps of the sampler the student learns (`DistillConfig.teacher_steps`)
+               progress:bool=True,
+               **changes,               # other `DistillConfig` fields, e.g. train_steps
+              )->dict:                  # the student's record
+    "A copy of `src` with a student of its UNet's sampler at `teacher_steps` steps, the folder's default"
+    copy_model(src, out, extras=False)
+    cfg, t0 = DistillConfig.preset('fast', teacher_steps=teacher_steps, **changes), time.time()
+    student, rec = distill(out, cfg, progress=progress)
+    made = dict(command=f'student_of({str(src)!r}, {str(out)!r}, teacher_steps={teacher_steps}, **{changes!r})',
+                minutes=round((time.time() - t0)/60, 2), pairs_minutes=rec['pairs_minutes'],
+                training_minutes=rec['training_minutes'])
+    save_student(out, student, cfg, rec['timesteps'], made=made, default=True)
+    return made
+
+@study
+def candidates(folders:tuple=('runs/fast16',), # model folders to measure beside the shipped model
+               per_class:int=1000,            # images of each class in every set
+               seeds:tuple=(0, 1, 2),         # sampling seeds
+               unet_rows:tuple|None=None,     # the folders whose UNet is also measured (default: every one)
+              )->list:
+    """The panel of each candidate model folder beside the shipped model, measured in one run: the default sampler
+    (the student where the folder has one), and its UNet guided at 5 and 20 steps and unguided at 5"""
+    shipped = load_pretrained()
+    rows = [dict(label='shipped: the default', settings=shipped.settings, group='shipped'),
+            dict(label='shipped: UNet, 5 steps, unguided', steps=5, guidance=1, group='shipped')]
+    for f in folders:
+        p, name = load_pretrained(f), Path(f).name
+        if p.settings != p.teacher_settings:
+            rows.append(dict(label=f'{name}: the default', weights=f, settings=p.settings, group=name))
+        for steps, w in ((5, None), (20, None), (5, 1)) if unet_rows is None or f in unet_rows else ():
+            rows.append(dict(label=f"{name}: UNet, {steps} steps, {'unguided' if w else 'guided'}", weights=f,
+                             steps=steps, group=name, **({'guidance': w} if w else {})))
+    return panel_spread(shipped, rows, per_class, seeds, floor=False)
+
 def train_lever_runs():
     "Train the levers' model folders into `runs/` (relative to nbs/): hours on a 2-core CPU"
     train(TrainConfig.preset('fast', **FAST_BEFORE), 'runs/fast0')
@@ -305,7 +341,7 @@ def main(argv:list):
     if not argv: sys.exit(__doc__)
     os.chdir(NBS)
     kw = {k: _value(v) for k, v in (a.split('=', 1) for a in argv[1:])}
-    if argv[0] in ('train_lever_runs', 'weak_model', 'scaling_run'): return globals()[argv[0]](**kw)
+    if argv[0] in ('train_lever_runs', 'weak_model', 'scaling_run', 'student_of'): return globals()[argv[0]](**kw)
     print(run_study(argv[0], **kw))
 
 if __name__ == '__main__': main(sys.argv[1:])
