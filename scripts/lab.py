@@ -336,12 +336,14 @@ def _value(v:str):
     try: return ast.literal_eval(v)
     except (ValueError, SyntaxError): return v
 
+RUN_MAKERS = ('train_lever_runs', 'weak_model', 'scaling_run', 'student_of')  # they write model folders, not studies
+
 def main(argv:list):
-    "`python scripts/lab.py NAME [key=value ...]`: run a study, `train_lever_runs` or `weak_model`, from nbs/"
+    "`python scripts/lab.py NAME [key=value ...]`: run a study or one of `RUN_MAKERS`, from nbs/"
     if not argv: sys.exit(__doc__)
     os.chdir(NBS)
     kw = {k: _value(v) for k, v in (a.split('=', 1) for a in argv[1:])}
-    if argv[0] in ('train_lever_runs', 'weak_model', 'scaling_run', 'student_of'): return globals()[argv[0]](**kw)
+    if argv[0] in RUN_MAKERS: return globals()[argv[0]](**kw)
     print(run_study(argv[0], **kw))
 
 if __name__ == '__main__': main(sys.argv[1:])
