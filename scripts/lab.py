@@ -276,22 +276,6 @@ def unet_designs(rounds:int=3, steps:int=4, device:str|None=None)->list:
     "`bench_unet_designs` of `UNET_DESIGNS`"
     return bench_unet_designs(rounds=rounds, steps=steps, device=device)
 
-def student_of(src:str|Path,            # the teacher's model folder
-               out:str|Path,            # the copy to write, its student the default
-               teacher_steps:int=20,    # the steps of the sampler the student learns (`DistillConfig.teacher_steps`)
-               progress:bool=True,
-               **changes,               # other `DistillConfig` fields, e.g. train_steps
-              )->dict:                  # the student's record
-    "A copy of `src` with a student of its UNet's sampler at `teacher_steps` steps, the folder's default"
-    copy_model(src, out, extras=False)
-    cfg, t0 = DistillConfig.preset('fast', teacher_steps=teacher_steps, **changes), time.time()
-    student, rec = distill(out, cfg, progress=progress)
-    made = dict(command=f'student_of({str(src)!r}, {str(out)!r}, teacher_steps={teacher_steps}, **{changes!r})',
-                minutes=round((time.time() - t0)/60, 2), pairs_minutes=rec['pairs_minutes'],
-                training_minutes=rec['training_minutes'])
-    save_student(out, student, cfg, rec['timesteps'], made=made, default=True)
-    return made
-
 @study
 def candidates(folders:tuple=('runs/fast16',), # model folders to measure beside the shipped model
                per_class:int=1000,            # images of each class in every set
@@ -336,7 +320,7 @@ def _value(v:str):
     try: return ast.literal_eval(v)
     except (ValueError, SyntaxError): return v
 
-RUN_MAKERS = ('train_lever_runs', 'weak_model', 'scaling_run', 'student_of')  # they write model folders, not studies
+RUN_MAKERS = ('train_lever_runs', 'weak_model', 'scaling_run')  # they write model folders, not studies
 
 def main(argv:list):
     "`python scripts/lab.py NAME [key=value ...]`: run a study or one of `RUN_MAKERS`, from nbs/"
