@@ -106,11 +106,13 @@ function choiceOf(cfg, id) {
 
 const int64 = (ort, a) => new ort.Tensor('int64', BigInt64Array.from(a, BigInt), [a.length]);
 
-/** A network as sampler.js calls it, model(x, t, labels) -> Float32Array: `context` turns the labels into tokens. */
-function unetModel(ort, cfg, net, context) {
+/** A network as sampler.js calls it, model(x, t, labels) -> Float32Array: `context` turns the labels into tokens;
+ *  `count.rows` adds up the batch rows it ran (a guided step runs each image twice). */
+function unetModel(ort, cfg, net, context, count) {
   const [C, H, W] = cfg.latent_shape, [K, D] = net.context_shape;
   return async (x, t, labels) => {
     const B = labels.length, ctx = new ort.Tensor('float32', context(labels), [B, K, D]);
+    count.rows += B;
     const out = await net.session.run({x: new ort.Tensor('float32', x, [B, C, H, W]), t: int64(ort, t), ctx});
     return out[net.session.outputNames[0]].data;
   };
@@ -163,14 +165,15 @@ async function generate({label, seed = 0, noise = null, sampler: id = null, blen
   const context = blend ? sampler.mixedContext(net.tokens, net.width, blend.a, blend.b, Array(N_IMAGES).fill(blend.w), cfg.null_label)
                         : sampler.classContext(net.tokens, net.width);
   const xInit = z1 && Float32Array.from({length: size}, (_, i) => z1[i % z1.length]);  // one sketch for all eight
-  const x0s = [], ts = [];
-  const z = await sampler.sample({model: unetModel(ort, cfg, net, context), sched, labels, settings, prediction: net.prediction,
+  const x0s = [], ts = [], count = {rows: 0};
+  const z = await sampler.sample({model: unetModel(ort, cfg, net, context, count), sched, labels, settings, prediction: net.prediction,
                                   noise, nullLabel: cfg.null_label, xInit, strength,
                                   callback: (i, t, x, x0) => { x0s.push(x0); ts.push(t); showStatus(`Step ${i + 1}…`); }});
   const images = split(sampler.toUint8(await decode(z, N_IMAGES)), N_IMAGES), t2 = performance.now();
   const strip = choice.network === 'teacher' ? await denoisingStrip(x0s, ts) : null;
   last = {label, seed, sampler: choice.id, blend, sketch: !!init, strength: init ? strength : 1, steps: ts, noise: Array.from(noise),
-          pixels: images.map(p => Array.from(p)), ms: t2 - t0, computeMs: t2 - t1, strip};
+          pixels: images.map(p => Array.from(p)), ms: t2 - t0, computeMs: t2 - t1, strip,
+          passes: count.rows / N_IMAGES};  // network passes per image
   draw($('demo-grid'), images, i => `${describe(cfg, last)} ${i + 1}`);
   selected = Math.min(selected, N_IMAGES - 1);
   showStrip(); report(cfg, choice, last, given ? 'from the noise given' : `seed ${seed}`);
