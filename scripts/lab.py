@@ -16,7 +16,7 @@ from torch import Tensor, nn
 
 from fmsd_nb.core import WEIGHTS_DIR, default_device, read_model_config, save_tensors, load_tensors, load_weights
 from fmsd_nb.data import N_CLASSES, load_fashion_mnist
-from fmsd_nb.unet import UNet, UNetConfig
+from fmsd_nb.unet import UNet, UNetConfig, UNET_PRESETS
 from fmsd_nb.vae import VAE
 from fmsd_nb.samplers import SamplerSettings
 from fmsd_nb.folder import copy_model
@@ -271,6 +271,15 @@ def bench_unet_designs(designs:dict|None=None, # name -> `UNetConfig` (default `
     return [dict(design=k, config=asdict(designs[k]), params=sum(p.numel() for p in ts[k].model.parameters()),
                  images_per_s=sorted(v)[len(v)//2]) for k, v in speeds.items()]
 
+def design_run(design:str='64 at 7x7', # a key of `UNET_DESIGNS`
+               out:str|Path='runs/w64',  # the new model folder
+               epochs:int=7,             # UNet epochs: 7 of this design cost what 8 of `fast` do (`unet_designs`)
+               progress:bool=True)->dict:
+    """The `fast` recipe (one-cycle, on the shipped VAE's latents) with the UNet of `UNET_DESIGNS[design]`: the UNet's
+    shape at equal compute. The design becomes the UNet preset 'lab: <design>' for this process (and for a resumed run)"""
+    UNET_PRESETS[f'lab: {design}'] = {k: v for k, v in asdict(UNET_DESIGNS[design]).items() if k != 'class_cond'}
+    return weak_model(out, unet=f'lab: {design}', epochs=epochs, progress=progress)
+
 @study
 def unet_designs(rounds:int=3, steps:int=4, device:str|None=None)->list:
     "`bench_unet_designs` of `UNET_DESIGNS`"
@@ -281,20 +290,30 @@ def candidates(folders:tuple=('runs/fast16',), # model folders to measure beside
                per_class:int=1000,            # images of each class in every set
                seeds:tuple=(0, 1, 2),         # sampling seeds
                unet_rows:tuple|None=None,     # the folders whose UNet is also measured (default: every one)
+               steps:tuple=(5, 20),           # the UNet's guided rows (its unguided row is at 5 steps)
+               shipped_unet:bool=False,       # also the shipped UNet, guided at `steps`
               )->list:
     """The panel of each candidate model folder beside the shipped model, measured in one run: the default sampler
-    (the student where the folder has one), and its UNet guided at 5 and 20 steps and unguided at 5"""
+    (the student where the folder has one), and its UNet guided at `steps` and unguided at 5"""
     shipped = load_pretrained()
     rows = [dict(label='shipped: the default', settings=shipped.settings, group='shipped'),
             dict(label='shipped: UNet, 5 steps, unguided', steps=5, guidance=1, group='shipped')]
+    rows += [dict(label=f'shipped: UNet, {n} steps, guided', steps=n, group='shipped') for n in steps if shipped_unet]
     for f in folders:
         p, name = load_pretrained(f), Path(f).name
         if p.settings != p.teacher_settings:
             rows.append(dict(label=f'{name}: the default', weights=f, settings=p.settings, group=name))
-        for steps, w in ((5, None), (20, None), (5, 1)) if unet_rows is None or f in unet_rows else ():
-            rows.append(dict(label=f"{name}: UNet, {steps} steps, {'unguided' if w else 'guided'}", weights=f,
-                             steps=steps, group=name, **({'guidance': w} if w else {})))
+        for n, w in [(n, None) for n in steps] + [(5, 1)] if unet_rows is None or f in unet_rows else ():
+            rows.append(dict(label=f"{name}: UNet, {n} steps, {'unguided' if w else 'guided'}", weights=f,
+                             steps=n, group=name, **({'guidance': w} if w else {})))
     return panel_spread(shipped, rows, per_class, seeds, floor=False)
+
+@study
+def shapes(folders:tuple=('runs/w64',), # `design_run` folders
+           per_class:int=1000, seeds:tuple=(0, 1, 2))->list:
+    """The UNet's shape at equal compute: each folder's UNet beside the shipped one (the `fast` design, 8 epochs),
+    guided at 5 steps and unguided, in one run (`candidates` with the shipped UNet's rows)"""
+    return candidates(folders, per_class, seeds, steps=(5,), shipped_unet=True)
 
 def train_lever_runs():
     "Train the levers' model folders into `runs/` (relative to nbs/): hours on a 2-core CPU"
@@ -320,7 +339,7 @@ def _value(v:str):
     try: return ast.literal_eval(v)
     except (ValueError, SyntaxError): return v
 
-RUN_MAKERS = ('train_lever_runs', 'weak_model', 'scaling_run')  # they write model folders, not studies
+RUN_MAKERS = ('train_lever_runs', 'weak_model', 'scaling_run', 'design_run')  # they write model folders, not studies
 
 def main(argv:list):
     "`python scripts/lab.py NAME [key=value ...]`: run a study or one of `RUN_MAKERS`, from nbs/"
