@@ -267,8 +267,8 @@ def test_demo_generates(site, browser, site_url, pipe, model_cfg, examples, caps
     page.screenshot(path=str(site/'demo_shot.png'), full_page=True)
 
     # eight images with the default student against the teacher's five steps, on this page, alternating, 7 rounds: the
-    # fastest of each compared (as timeit advises: other work on the machine only ever adds time), the median printed too
-    # what makes the student faster is checked, not the seconds (a busy machine changes those): its network passes
+    # fastest and the median of each printed, not asserted (a busy machine changes seconds); what makes the student
+    # faster is checked instead, its network passes per image
     times, passes = {'student-2': [], 'teacher': []}, {}
     for _ in range(7):
         for k in times:
