@@ -14,7 +14,8 @@ from pathlib import Path
 import torch
 from torch import Tensor, nn
 
-from fmsd_nb.core import WEIGHTS_DIR, default_device, read_model_config, save_tensors, load_tensors, load_weights
+from fmsd_nb.core import (WEIGHTS_DIR, default_device, read_model_config, save_tensors, load_tensors, load_weights,
+                          save_json, load_json)
 from fmsd_nb.data import N_CLASSES, load_fashion_mnist
 from fmsd_nb.unet import UNet, UNetConfig, UNET_PRESETS
 from fmsd_nb.vae import VAE
@@ -24,11 +25,12 @@ from fmsd_nb.trainer import TrainConfig, Trainer
 from fmsd_nb.training import train, encode_dataset, unet_loss_fn
 from fmsd_nb.distill import DistillConfig
 from fmsd_nb.student import distill, save_student
-from fmsd_nb.app import load_pretrained
+from fmsd_nb.app import load_pretrained, Pipeline
 from fmsd_nb.metrics import evaluate, test_features, gaussian_fit, default_classifier
 from fmsd_nb.bench import timed_steps
 from fmsd_nb.browser import GivenContext
-from fmsd_nb.studies import study, run_study, quality_table, generated_latents, decode, set_figures, panel_spread
+from fmsd_nb.studies import (study, run_study, quality_table, generated_latents, decode, set_figures, panel_spread,
+                             train_minutes)
 
 NBS = Path(__file__).resolve().parent.parent/'nbs'
 
@@ -276,9 +278,104 @@ def design_run(design:str='64 at 7x7', # a key of `UNET_DESIGNS`
                epochs:int=7,             # UNet epochs: 7 of this design cost what 8 of `fast` do (`unet_designs`)
                progress:bool=True)->dict:
     """The `fast` recipe (one-cycle, on the shipped VAE's latents) with the UNet of `UNET_DESIGNS[design]`: the UNet's
-    shape at equal compute. The design becomes the UNet preset 'lab: <design>' for this process (and for a resumed run)"""
+    shape at equal compute. The design becomes the UNet preset 'lab: <design>' for this process (and for a resumed
+    run)"""
     UNET_PRESETS[f'lab: {design}'] = {k: v for k, v in asdict(UNET_DESIGNS[design]).items() if k != 'class_cond'}
     return weak_model(out, unet=f'lab: {design}', epochs=epochs, progress=progress)
+
+# Levers on what the UNet is trained to do, each one change to the `fast` recipe (one-cycle, 8 epochs, the shipped
+# VAE's latents), stood in for the package's `diffusion_loss` while the lab trains (the package is not changed).
+def straight_time(sched)->Tensor:
+    "The straight path's time s of each timestep: x_t/(a+b) = (1-s)*x0 + s*noise with s = b/(a+b) (same SNR)"
+    ab = sched.alphas_cumprod.double(); a, b = ab.sqrt(), (1 - ab).sqrt()
+    return (b/(a + b)).float()
+
+def flow_loss(model, x0, labels, sched, prediction='v', min_snr_gamma=None, p_uncond=0.0, generator=None, rows=None,
+              t_dist='uniform')->Tensor:
+    """The rectified-flow (flow-matching) loss of a v-predicting `model`, in `diffusion_loss`'s form: the velocity
+    u = noise - x0 of the straight path it implies, u = (a+b)*v - (a-b)*x_t, against the true one, plain MSE, at s
+    logit-normal (Esser et al. 2024) taken to the schedule's timesteps. The sampler and the student are unchanged."""
+    (start, total), dev = rows or (0, len(x0)), x0.device
+    r = slice(start, start + len(x0))
+    s = torch.sigmoid(torch.randn(total, generator=generator))[r]
+    t = torch.searchsorted(straight_time(sched).cpu(), s).clamp(0, sched.n_steps - 1).to(dev)
+    noise = torch.randn((total, *x0.shape[1:]), generator=generator, dtype=x0.dtype)[r].to(dev)
+    if p_uncond > 0:
+        labels = labels.masked_fill(torch.rand(total, generator=generator)[r].to(dev) < p_uncond, N_CLASSES)
+    ab = sched.alpha_bar(t).view(-1, 1, 1, 1); a, b = ab.sqrt(), (1 - ab).sqrt()
+    x_t = a*x0 + b*noise
+    u = (a + b)*model(x_t, t, labels) - (a - b)*x_t
+    return (u - (noise - x0)).pow(2).mean()
+
+def latent_stats(src:str|Path=WEIGHTS_DIR, seed:int=0)->tuple[list, list]:
+    "Per-channel mean and standard deviation of `src`'s scaled latents of the training set (posterior samples)"
+    vae = load_weights(VAE(), Path(src)/'vae.safetensors').eval()
+    mu, logvar = encode_dataset(vae, load_fashion_mnist('train')[0], progress=False)
+    z = (mu + (0.5*logvar).exp()*torch.randn(mu.shape, generator=torch.Generator().manual_seed(seed)))*vae.latent_scale
+    return z.mean((0, 2, 3)).tolist(), z.std((0, 2, 3)).tolist()
+
+def standardised(loss, mean:list, std:list):
+    "`loss` on per-channel standardised latents, (z - mean)/std"
+    m, sd = (torch.tensor(v).view(1, -1, 1, 1) for v in (mean, std))
+    return lambda model, x0, *a, **k: loss(model, (x0 - m.to(x0))/sd.to(x0), *a, **k)
+
+LEVER_RUNS = {'flow': 'runs/flow', 'standardised': 'runs/std', 'seed 1': 'runs/seed1', 'seed 2': 'runs/seed2'}
+
+def lever_run(lever:str='flow', # 'flow', 'standardised', or 'seed 1' and 'seed 2' (the recipe again): `LEVER_RUNS`
+              out:str|Path|None=None, # the new model folder (default `LEVER_RUNS[lever]`)
+              epochs:int=8, progress:bool=True,
+              **changes)->dict:       # other `TrainConfig` fields, e.g. n_train
+    """The `fast` recipe with one lever, on the shipped VAE's latents; 'seed 1' and 'seed 2' change only the training
+    seed: the recipe's own run-to-run spread, the yardstick for the others (resumable: run it again to continue)"""
+    import fmsd_nb.training as tr
+    if lever not in LEVER_RUNS: sys.exit(f"lever must be one of {', '.join(map(repr, LEVER_RUNS))}, not {lever!r}")
+    out = Path(out or LEVER_RUNS[lever]); out.mkdir(parents=True, exist_ok=True)
+    if lever == 'standardised' and not (out/'latent_stats.json').exists():
+        save_json(dict(zip(('mean', 'std'), latent_stats())), out/'latent_stats.json')
+    loss = {'flow': flow_loss}.get(lever, tr.diffusion_loss)
+    if lever == 'standardised': loss = standardised(loss, **load_json(out/'latent_stats.json'))
+    inner, tr.diffusion_loss = tr.diffusion_loss, loss
+    seed = int(lever[5:]) if lever.startswith('seed ') else 0
+    try: return weak_model(out, unet='fast', epochs=epochs, progress=progress, **{'seed': seed} | changes)
+    finally: tr.diffusion_loss = inner
+
+def lever_pipe(folder:str|Path)->Pipeline:
+    "A `lever_run` folder's pipeline: its images decoded from standardised latents where it has `latent_stats.json`"
+    pipe = load_pretrained(folder)
+    if (Path(folder)/'latent_stats.json').exists():
+        st = load_json(Path(folder)/'latent_stats.json')
+        m, sd = (torch.tensor(st[k]).view(1, -1, 1, 1).to(pipe.device) for k in ('mean', 'std'))
+        vae = pipe.vae; vae.from_latent = lambda z: VAE.from_latent(vae, z*sd + m)
+    return pipe
+
+@study
+def objectives(folders:tuple=tuple(LEVER_RUNS.values()), # `lever_run` folders (those not there are skipped)
+               per_class:int=1000, seeds:tuple=(0, 1, 2))->list:
+    """The levers on the objective beside the shipped UNet and two more runs of its recipe (seeds 1 and 2), each
+    guided as shipped (5 steps) and unguided, in one run"""
+    shipped = load_pretrained(); t = shipped.teacher_settings
+    rows = [dict(label='shipped: the default', settings=shipped.settings, group='shipped'),
+            dict(label='shipped: UNet, 5 steps, guided', settings=t, group='shipped'),
+            dict(label='shipped: UNet, 5 steps, unguided', settings=t, guidance=1, group='shipped')]
+    return panel_spread(shipped, rows + _lever_rows(folders, t), per_class, seeds, floor=False)
+
+def _lever_rows(folders:tuple, t:SamplerSettings)->list:
+    "Each `lever_run` folder's UNet guided as `t` and unguided, as rows of `panel_spread`"
+    rows = []
+    for f in (f for f in folders if Path(f).is_dir()):
+        p, name, mins = lever_pipe(f), Path(f).name, train_minutes(f)
+        rows += [dict(label=f'{name}: UNet, 5 steps, guided', pipe=p, settings=t, group=name, train_minutes=mins),
+                 dict(label=f'{name}: UNet, 5 steps, unguided', pipe=p, settings=t, guidance=1, group=name,
+                      train_minutes=mins)]
+    return rows
+
+@study
+def second_runs(folders:tuple=('runs/flow1',), # more `lever_run` folders: `lever_run lever=flow out=runs/flow1 seed=1`
+                per_class:int=1000, seeds:tuple=(0, 1, 2))->list:
+    """The rows `objectives` would add for more lever runs (a lever trained again with another seed), without
+    measuring its others again: sampling is seeded, so its rows measured again come out the same to the last digit"""
+    return panel_spread(load_pretrained(), _lever_rows(folders, load_pretrained().teacher_settings), per_class, seeds,
+                        floor=False)
 
 @study
 def unet_designs(rounds:int=3, steps:int=4, device:str|None=None)->list:
@@ -339,7 +436,8 @@ def _value(v:str):
     try: return ast.literal_eval(v)
     except (ValueError, SyntaxError): return v
 
-RUN_MAKERS = ('train_lever_runs', 'weak_model', 'scaling_run', 'design_run')  # they write model folders, not studies
+# they write model folders, not studies
+RUN_MAKERS = ('train_lever_runs', 'weak_model', 'scaling_run', 'design_run', 'lever_run')
 
 def main(argv:list):
     "`python scripts/lab.py NAME [key=value ...]`: run a study or one of `RUN_MAKERS`, from nbs/"
