@@ -295,6 +295,7 @@ def flow_loss(model, x0, labels, sched, prediction='v', min_snr_gamma=None, p_un
     """The rectified-flow (flow-matching) loss of a v-predicting `model`, in `diffusion_loss`'s form: the velocity
     u = noise - x0 of the straight path it implies, u = (a+b)*v - (a-b)*x_t, against the true one, plain MSE, at s
     logit-normal (Esser et al. 2024) taken to the schedule's timesteps. The sampler and the student are unchanged."""
+    if prediction != 'v': raise ValueError(f"flow_loss trains a v-predicting UNet, not prediction={prediction!r}")
     (start, total), dev = rows or (0, len(x0)), x0.device
     r = slice(start, start + len(x0))
     s = torch.sigmoid(torch.randn(total, generator=generator))[r]
@@ -374,8 +375,8 @@ def second_runs(folders:tuple=('runs/flow1',), # more `lever_run` folders: `leve
                 per_class:int=1000, seeds:tuple=(0, 1, 2))->list:
     """The rows `objectives` would add for more lever runs (a lever trained again with another seed), without
     measuring its others again: sampling is seeded, so its rows measured again come out the same to the last digit"""
-    return panel_spread(load_pretrained(), _lever_rows(folders, load_pretrained().teacher_settings), per_class, seeds,
-                        floor=False)
+    shipped = load_pretrained()
+    return panel_spread(shipped, _lever_rows(folders, shipped.teacher_settings), per_class, seeds, floor=False)
 
 @study
 def unet_designs(rounds:int=3, steps:int=4, device:str|None=None)->list:
