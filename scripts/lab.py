@@ -18,7 +18,7 @@ from fmsd_nb.core import (WEIGHTS_DIR, default_device, read_model_config, save_t
                           save_json, load_json)
 from fmsd_nb.data import N_CLASSES, load_fashion_mnist
 from fmsd_nb.unet import UNet, UNetConfig, UNET_PRESETS
-from fmsd_nb.vae import VAE
+from fmsd_nb.vae import VAE, reparameterize
 from fmsd_nb.samplers import SamplerSettings
 from fmsd_nb.folder import copy_model
 from fmsd_nb.trainer import TrainConfig, Trainer
@@ -312,7 +312,7 @@ def latent_stats(src:str|Path=WEIGHTS_DIR, seed:int=0)->tuple[list, list]:
     "Per-channel mean and standard deviation of `src`'s scaled latents of the training set (posterior samples)"
     vae = load_weights(VAE(), Path(src)/'vae.safetensors').eval()
     mu, logvar = encode_dataset(vae, load_fashion_mnist('train')[0], progress=False)
-    z = (mu + (0.5*logvar).exp()*torch.randn(mu.shape, generator=torch.Generator().manual_seed(seed)))*vae.latent_scale
+    z = reparameterize(mu, logvar, torch.Generator().manual_seed(seed))*vae.latent_scale
     return z.mean((0, 2, 3)).tolist(), z.std((0, 2, 3)).tolist()
 
 def standardised(loss, mean:list, std:list):
