@@ -12,8 +12,9 @@ from torch import Tensor, nn
 from .data import N_CLASSES
 
 # %% auto #0
-__all__ = ['PREDICTIONS', 'T_DISTS', 'SPACINGS', 'linear_betas', 'cosine_betas', 'NoiseSchedule', 'q_sample', 'v_target',
-           'eps_and_x0', 'diffusion_loss', 'gaussian_model', 'sampling_timesteps', 'guided_output']
+__all__ = ['PREDICTIONS', 'T_DISTS', 'OBJECTIVES', 'SPACINGS', 'linear_betas', 'cosine_betas', 'NoiseSchedule', 'q_sample',
+           'v_target', 'eps_and_x0', 'straight_time', 'diffusion_loss', 'gaussian_model', 'sampling_timesteps',
+           'guided_output']
 
 # %% ../nbs/05_diffusion.ipynb #a24e7371
 def linear_betas(n_steps:int=1000,      # number of diffusion steps
@@ -107,19 +108,39 @@ def eps_and_x0(out:Tensor,              # the model's output
     return eps, x0
 
 # %% ../nbs/05_diffusion.ipynb #322e0242
-T_DISTS = ('uniform', 'logit_normal')
+T_DISTS, OBJECTIVES = ('uniform', 'logit_normal'), ('denoise', 'flow')
 
-def _check_loss_args(prediction, p_uncond, min_snr_gamma, t_dist='uniform'):
+def _check_objective(objective:str, prediction:str, min_snr_gamma:float|None):
+    "Refuse an objective the other choices cannot go with"
+    if objective not in OBJECTIVES:
+        raise ValueError(f"objective must be one of {', '.join(OBJECTIVES)}, not {objective!r}")
+    if objective == 'flow' and prediction != 'v':
+        raise ValueError(f"the flow objective trains a UNet that predicts 'v', not prediction={prediction!r}")
+    if objective == 'flow' and min_snr_gamma is not None:
+        raise ValueError(f'the flow objective has its own weighting: min_snr_gamma must be None, not {min_snr_gamma}')
+
+def _check_loss_args(prediction, p_uncond, min_snr_gamma, t_dist='uniform', objective='denoise'):
     _check_prediction(prediction)
     if t_dist not in T_DISTS: raise ValueError(f"t_dist must be one of {', '.join(T_DISTS)}, not {t_dist!r}")
     if not 0 <= p_uncond <= 1: raise ValueError(f'p_uncond must be in [0, 1], not {p_uncond}')
     if min_snr_gamma is not None and not min_snr_gamma > 0:
         raise ValueError(f'min_snr_gamma must be > 0 or None, not {min_snr_gamma}')
+    _check_objective(objective, prediction, min_snr_gamma)
 
-def _draw_t(t_dist:str, n_steps:int, n:int, generator)->Tensor:
-    "`n` training timesteps: uniform over 0..n_steps-1, or logit-normal (more of them in the middle, fewer at the ends)"
-    if t_dist == 'uniform': return torch.randint(0, n_steps, (n,), generator=generator)
-    return (torch.sigmoid(torch.randn(n, generator=generator))*n_steps).long().clamp(0, n_steps - 1)
+def straight_time(sched:NoiseSchedule)->Tensor: # (n_steps,) increasing from about 0 to about 1
+    "The straight path's time s of every timestep: x_t/(a+b) = (1-s)*x0 + s*noise for s = b/(a+b) (the same SNR)"
+    ab = sched.alphas_cumprod.double(); a, b = ab.sqrt(), (1 - ab).sqrt()
+    return (b/(a + b)).float()
+
+def _draw_t(t_dist:str, n_steps:int, n:int, generator, sched:NoiseSchedule|None=None)->Tensor:
+    """`n` training timesteps: uniform over 0..n_steps-1, or logit-normal (more of them in the middle, fewer at the
+    ends); given `sched` (the flow objective), the draw is the straight path's time s, taken to its timestep"""
+    if sched is None:
+        if t_dist == 'uniform': return torch.randint(0, n_steps, (n,), generator=generator)
+        return (torch.sigmoid(torch.randn(n, generator=generator))*n_steps).long().clamp(0, n_steps - 1)
+    s = torch.rand(n, generator=generator) if t_dist == 'uniform' else torch.sigmoid(torch.randn(n, generator=generator))
+    return torch.searchsorted(straight_time(sched).cpu(), s).clamp(0, n_steps - 1)
+
 
 # %% ../nbs/05_diffusion.ipynb #daf105ea
 def diffusion_loss(model:nn.Module,          # called as model(x_t, t, labels)
@@ -132,21 +153,27 @@ def diffusion_loss(model:nn.Module,          # called as model(x_t, t, labels)
                    generator:torch.Generator|None=None, # CPU generator for t, noise and label drops
                    rows:tuple|None=None,      # (start, total): x0 is rows start.. of a batch of `total` (None: all)
                    t_dist:str='uniform',      # 'uniform', or 'logit_normal' (t/T = sigmoid of a standard normal)
+                   objective:str='denoise',   # 'denoise' (the prediction's MSE) or 'flow' (the straight path's velocity)
                   )->Tensor:                  # the scalar loss
-    "The denoising loss of `model` on a batch, at randomly drawn timesteps"
-    _check_loss_args(prediction, p_uncond, min_snr_gamma, t_dist)
+    "The denoising loss of `model` on a batch, at randomly drawn timesteps (or the flow-matching loss)"
+    _check_loss_args(prediction, p_uncond, min_snr_gamma, t_dist, objective)
     (start, total), dev = rows or (0, len(x0)), x0.device
     r = slice(start, start + len(x0))  # the randomness is drawn for the whole batch, then these rows taken
-    t = _draw_t(t_dist, sched.n_steps, total, generator)[r].to(dev)
+    t = _draw_t(t_dist, sched.n_steps, total, generator, sched if objective == 'flow' else None)[r].to(dev)
     noise = torch.randn((total, *x0.shape[1:]), generator=generator, dtype=x0.dtype)[r].to(dev)
     if p_uncond > 0:
         labels = labels.masked_fill(torch.rand(total, generator=generator)[r].to(dev) < p_uncond, N_CLASSES)
+    x_t = q_sample(sched, x0, t, noise)
+    if objective == 'flow':  # the velocity u = noise - x0 of the straight path, from the v the model predicts
+        ab = _alpha_bar_like(sched, t, x0); a, b = ab.sqrt(), (1 - ab).sqrt()
+        return ((a + b)*model(x_t, t, labels) - (a - b)*x_t - (noise - x0)).pow(2).flatten(1).mean(1).mean()
     target = noise if prediction == 'eps' else v_target(sched, x0, t, noise)
-    err = (model(q_sample(sched, x0, t, noise), t, labels) - target).pow(2).flatten(1).mean(1)
+    err = (model(x_t, t, labels) - target).pow(2).flatten(1).mean(1)
     if min_snr_gamma is not None:
         snr = sched.snr.to(dev)[t]
         err = err*snr.clamp(max=min_snr_gamma)/(snr if prediction == 'eps' else snr + 1)
     return err.mean()
+
 
 # %% ../nbs/05_diffusion.ipynb #162bf2df
 def gaussian_model(sched, mu=0.5, s=0.3, prediction='eps'):

@@ -19,7 +19,7 @@ from fastcore.basics import patch
 from .core import default_device, CheckpointError, Interrupted, cli_errors, pick_preset, save_tensors, load_tensors
 from .data import Batches
 from .unet import UNET_PRESETS, CLASS_CONDS
-from .diffusion import PREDICTIONS, T_DISTS
+from .diffusion import PREDICTIONS, T_DISTS, _check_objective
 from .samplers import SamplerSettings
 
 # %% auto #0
@@ -45,6 +45,7 @@ def _check_train_config(c):
     for k, allowed in (('prediction', PREDICTIONS), ('t_dist', T_DISTS), ('class_cond', CLASS_CONDS)):
         if getattr(c, k) not in allowed:
             raise ValueError(f"{k} must be one of {', '.join(allowed)}, not {getattr(c, k)!r}")
+    _check_objective(c.objective, c.prediction, c.min_snr_gamma)
     if not 0 <= c.p_uncond <= 1: raise ValueError(f'p_uncond must be in [0, 1], not {c.p_uncond}')
     if c.n_train is not None and c.n_train < 1: raise ValueError(f'n_train must be at least 1 or None, not {c.n_train}')
 
@@ -82,6 +83,7 @@ class TrainConfig(_VAEStage):
     prediction: str = 'v'          # what the UNet predicts: 'eps' or 'v'
     min_snr_gamma: float|None = 5.0 # Min-SNR-gamma loss weighting (None: plain MSE)
     t_dist: str = 'uniform'        # how training timesteps are drawn: 'uniform' or 'logit_normal'
+    objective: str = 'denoise'     # the loss: 'denoise' (the prediction's MSE) or 'flow' (the straight path's velocity)
     p_uncond: float = 0.1          # label dropout for classifier-free guidance
     sampling: SamplerSettings = field(default_factory=SamplerSettings) # for previews, and the model's default
     n_train: int|None = None       # use only the first n training images (None: all 60,000)

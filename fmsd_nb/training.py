@@ -130,7 +130,7 @@ def unet_loss_fn(net:nn.Module,   # the UNet (or the UNet in `DistributedDataPar
         z = (mu + (0.5*logvar).exp() * rows_randn(mu.shape[1:], gen, rows, len(ib)).to(device)) * scale
         return diffusion_loss(net, z, y[ib].to(device), sched, prediction=cfg.prediction,
                               min_snr_gamma=cfg.min_snr_gamma, p_uncond=cfg.p_uncond, generator=gen, rows=rows,
-                              t_dist=cfg.t_dist)
+                              t_dist=cfg.t_dist, objective=cfg.objective)
     return loss_fn
 
 # %% ../nbs/06_training.ipynb #94e103cb
@@ -262,10 +262,11 @@ def epoch_previews(cfg:TrainConfig,   # the run's config (its sampler settings a
     return on_epoch
 
 # %% ../nbs/06_training.ipynb #4e054673
-def _train_config(preset, epochs, vae_epochs, bs, lr, seed)->TrainConfig:
-    "The config `fmsd_train`'s options ask for"
-    changes = dict(epochs=epochs, vae_epochs=vae_epochs, bs=bs, lr=lr, seed=seed)
-    return TrainConfig.preset(preset, **{k: v for k, v in changes.items() if v is not None})
+def _train_config(preset, epochs, vae_epochs, bs, lr, seed, objective=None)->TrainConfig:
+    "The config `fmsd_train`'s options ask for (the flow objective drops Min-SNR weighting, which only denoising has)"
+    changes = dict(epochs=epochs, vae_epochs=vae_epochs, bs=bs, lr=lr, seed=seed, objective=objective)
+    if objective == 'flow': changes['min_snr_gamma'] = None
+    return TrainConfig.preset(preset, **{k: v for k, v in changes.items() if v is not None or k == 'min_snr_gamma'})
 
 
 # %% ../nbs/06_training.ipynb #a2368fee
@@ -278,6 +279,7 @@ def fmsd_train(preset:str='fast',     # the recipe: 'fast' (CPU), 'reference' (t
                bs:int=None,           # change the UNet batch size (the whole batch, over all processes)
                lr:float=None,         # change the UNet peak learning rate
                seed:int=None,         # change the random seed
+               objective:str=None,    # change the loss: 'denoise' (the prediction's MSE) or 'flow' (flow matching)
                device:str=None,       # 'cpu' or 'cuda' (default: CUDA when present)
                ckpt_minutes:float=5., # also checkpoint within an epoch, this often
                dist_timeout:float=300, # under torchrun: seconds to wait for the other processes
@@ -286,7 +288,7 @@ def fmsd_train(preset:str='fast',     # the recipe: 'fast' (CPU), 'reference' (t
     "Train a VAE and a class-conditional latent diffusion UNet on Fashion-MNIST (under torchrun: on several processes)"
     rank, n = launch_rank()
     with launch_errors('fmsd_train', rank):  # errors every process finds alike: process 0 reports them
-        cfg = _train_config(preset, epochs, vae_epochs, bs, lr, seed)
+        cfg = _train_config(preset, epochs, vae_epochs, bs, lr, seed, objective)
         check_divisible(dict(bs=cfg.bs, vae_bs=cfg.vae_bs), n); out = out or f'runs/{cfg.name}'
     with cli_errors('fmsd_train', quiet=lambda e: rank > 0 and isinstance(e, StoppedTogether)):
         try:

@@ -284,29 +284,9 @@ def design_run(design:str='64 at 7x7', # a key of `UNET_DESIGNS`
     return weak_model(out, unet=f'lab: {design}', epochs=epochs, progress=progress)
 
 # Levers on what the UNet is trained to do, each one change to the `fast` recipe (one-cycle, 8 epochs, the shipped
-# VAE's latents), stood in for the package's `diffusion_loss` while the lab trains (the package is not changed).
-def straight_time(sched)->Tensor:
-    "The straight path's time s of each timestep: x_t/(a+b) = (1-s)*x0 + s*noise with s = b/(a+b) (same SNR)"
-    ab = sched.alphas_cumprod.double(); a, b = ab.sqrt(), (1 - ab).sqrt()
-    return (b/(a + b)).float()
-
-def flow_loss(model, x0, labels, sched, prediction='v', min_snr_gamma=None, p_uncond=0.0, generator=None, rows=None,
-              t_dist='uniform')->Tensor:
-    """The rectified-flow (flow-matching) loss of a v-predicting `model`, in `diffusion_loss`'s form: the velocity
-    u = noise - x0 of the straight path it implies, u = (a+b)*v - (a-b)*x_t, against the true one, plain MSE, at s
-    logit-normal (Esser et al. 2024) taken to the schedule's timesteps. The sampler and the student are unchanged."""
-    if prediction != 'v': raise ValueError(f"flow_loss trains a v-predicting UNet, not prediction={prediction!r}")
-    (start, total), dev = rows or (0, len(x0)), x0.device
-    r = slice(start, start + len(x0))
-    s = torch.sigmoid(torch.randn(total, generator=generator))[r]
-    t = torch.searchsorted(straight_time(sched).cpu(), s).clamp(0, sched.n_steps - 1).to(dev)
-    noise = torch.randn((total, *x0.shape[1:]), generator=generator, dtype=x0.dtype)[r].to(dev)
-    if p_uncond > 0:
-        labels = labels.masked_fill(torch.rand(total, generator=generator)[r].to(dev) < p_uncond, N_CLASSES)
-    ab = sched.alpha_bar(t).view(-1, 1, 1, 1); a, b = ab.sqrt(), (1 - ab).sqrt()
-    x_t = a*x0 + b*noise
-    u = (a + b)*model(x_t, t, labels) - (a - b)*x_t
-    return (u - (noise - x0)).pow(2).mean()
+# VAE's latents): flow matching is the package's objective='flow' (the diffusion chapter); per-channel standardisation
+# is the lab's `standardised`, stood in for the package's `diffusion_loss` while the lab trains.
+FLOW = dict(objective='flow', min_snr_gamma=None, t_dist='logit_normal')  # Esser et al. 2024: logit-normal s, plain MSE
 
 def latent_stats(src:str|Path=WEIGHTS_DIR, seed:int=0)->tuple[list, list]:
     "Per-channel mean and standard deviation of `src`'s scaled latents of the training set (posterior samples)"
@@ -333,11 +313,10 @@ def lever_run(lever:str='flow', # 'flow', 'standardised', or 'seed 1' and 'seed 
     out = Path(out or LEVER_RUNS[lever]); out.mkdir(parents=True, exist_ok=True)
     if lever == 'standardised' and not (out/'latent_stats.json').exists():
         save_json(dict(zip(('mean', 'std'), latent_stats())), out/'latent_stats.json')
-    loss = {'flow': flow_loss}.get(lever, tr.diffusion_loss)
-    if lever == 'standardised': loss = standardised(loss, **load_json(out/'latent_stats.json'))
-    inner, tr.diffusion_loss = tr.diffusion_loss, loss
-    seed = int(lever[5:]) if lever.startswith('seed ') else 0
-    try: return weak_model(out, unet='fast', epochs=epochs, progress=progress, **{'seed': seed} | changes)
+    inner, seed = tr.diffusion_loss, int(lever[5:]) if lever.startswith('seed ') else 0
+    if lever == 'standardised': tr.diffusion_loss = standardised(inner, **load_json(out/'latent_stats.json'))
+    try: return weak_model(out, unet='fast', epochs=epochs, progress=progress,
+                           **{'seed': seed} | (FLOW if lever == 'flow' else {}) | changes)
     finally: tr.diffusion_loss = inner
 
 def lever_pipe(folder:str|Path)->Pipeline:
