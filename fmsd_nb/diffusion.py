@@ -152,7 +152,7 @@ def diffusion_loss(model:nn.Module,          # called as model(x_t, t, labels)
                    p_uncond:float=0.0,        # probability of replacing a label by the null label N_CLASSES
                    generator:torch.Generator|None=None, # CPU generator for t, noise and label drops
                    rows:tuple|None=None,      # (start, total): x0 is rows start.. of a batch of `total` (None: all)
-                   t_dist:str='uniform',      # 'uniform', or 'logit_normal' (t/T = sigmoid of a standard normal)
+                   t_dist:str='uniform',      # 'uniform', or 'logit_normal' (t/T, or s for 'flow', = sigmoid of a standard normal)
                    objective:str='denoise',   # 'denoise' (the prediction's MSE) or 'flow' (the straight path's velocity)
                   )->Tensor:                  # the scalar loss
     "The denoising loss of `model` on a batch, at randomly drawn timesteps (or the flow-matching loss)"

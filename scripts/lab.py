@@ -386,6 +386,13 @@ def candidates(folders:tuple=('runs/fast16',), # model folders to measure beside
     return panel_spread(shipped, rows, per_class, seeds, floor=False)
 
 @study
+def flow_recipe(folders:tuple=('runs/flow12_s20',), # the flow recipe's model folder, with its student
+                per_class:int=1000, seeds:tuple=(0, 1, 2))->list:
+    """`candidates` in a study of its own: the flow-matching recipe (`FLOW`, 12 UNet epochs, the student distilled
+    from the 20-step guided sampler) beside the shipped model, in one run"""
+    return candidates(folders, per_class, seeds)
+
+@study
 def shapes(folders:tuple=('runs/w64',), # `design_run` folders
            per_class:int=1000, seeds:tuple=(0, 1, 2))->list:
     """The UNet's shape at equal compute: each folder's UNet beside the shipped one (the `fast` design, 8 epochs),
