@@ -138,7 +138,8 @@ def _draw_t(t_dist:str, n_steps:int, n:int, generator, sched:NoiseSchedule|None=
     if sched is None:
         if t_dist == 'uniform': return torch.randint(0, n_steps, (n,), generator=generator)
         return (torch.sigmoid(torch.randn(n, generator=generator))*n_steps).long().clamp(0, n_steps - 1)
-    s = torch.rand(n, generator=generator) if t_dist == 'uniform' else torch.sigmoid(torch.randn(n, generator=generator))
+    if t_dist == 'uniform': s = torch.rand(n, generator=generator)
+    else: s = torch.sigmoid(torch.randn(n, generator=generator))
     return torch.searchsorted(straight_time(sched).cpu(), s).clamp(0, n_steps - 1)
 
 
@@ -152,8 +153,8 @@ def diffusion_loss(model:nn.Module,          # called as model(x_t, t, labels)
                    p_uncond:float=0.0,        # probability of replacing a label by the null label N_CLASSES
                    generator:torch.Generator|None=None, # CPU generator for t, noise and label drops
                    rows:tuple|None=None,      # (start, total): x0 is rows start.. of a batch of `total` (None: all)
-                   t_dist:str='uniform',      # 'uniform', or 'logit_normal' (t/T, or s for 'flow', = sigmoid of a standard normal)
-                   objective:str='denoise',   # 'denoise' (the prediction's MSE) or 'flow' (the straight path's velocity)
+                   t_dist:str='uniform',      # 'uniform', or 'logit_normal' (t/T, or for 'flow' s, = sigmoid(N(0, 1)))
+                   objective:str='denoise',   # 'denoise' (the prediction's MSE) or 'flow' (flow matching)
                   )->Tensor:                  # the scalar loss
     "The denoising loss of `model` on a batch, at randomly drawn timesteps (or the flow-matching loss)"
     _check_loss_args(prediction, p_uncond, min_snr_gamma, t_dist, objective)

@@ -91,7 +91,7 @@ class DistillConfig:
     "Every choice of a distillation run"
     name:str = 'fast'           # the preset it started from
     n_pairs:int = 20000         # (noise, label, teacher latent) examples to learn from
-    teacher_steps:int|None = None # the teacher sampler's steps (None: the model folder's own); its other settings stay
+    teacher_steps:int|None = 20 # the teacher sampler's steps (None: the model folder's own); its other settings stay
     student:dict = field(default_factory=dict) # the student's UNetConfig as changes to the teacher's (none: same)
     init:bool = True            # start from the teacher's weights (cut to size where the student is narrower)
     steps:int = 2               # the student's steps, one UNet pass each; every one is trained
@@ -113,7 +113,8 @@ class DistillConfig:
         "The named preset, with `changes` applied"
         return dataclasses.replace(pick_preset(DISTILL_PRESETS, name, 'distillation preset')[1], **changes)
 
-DISTILL_PRESETS = dict(fast=DistillConfig(), tiny=DistillConfig(name='tiny', n_pairs=64, train_steps=4, bs=16))
+DISTILL_PRESETS = dict(fast=DistillConfig(),
+                       tiny=DistillConfig(name='tiny', n_pairs=64, teacher_steps=None, train_steps=4, bs=16))
 
 # %% ../nbs/09_distillation.ipynb #13265b1c
 class _PairsTrainer(Trainer):

@@ -70,7 +70,7 @@ class TrainConfig(_VAEStage):
     name: str = 'fast'             # the preset this config started from
     unet: str = 'fast'             # UNet preset name (`UNetConfig.preset`)
     class_cond: str = 'attn'       # how the UNet reads the class (`UNetConfig.class_cond`)
-    epochs: int = 8                # UNet training epochs
+    epochs: int = 12               # UNet training epochs
     bs: int = 256                  # UNet batch size
     lr: float = 1e-3               # UNet peak learning rate (AdamW)
     sched: str = 'onecycle'        # 'onecycle' or 'const'
@@ -81,9 +81,9 @@ class TrainConfig(_VAEStage):
     n_steps: int = 1000            # diffusion steps
     schedule: str = 'linear'       # noise schedule: 'linear' or 'cosine'
     prediction: str = 'v'          # what the UNet predicts: 'eps' or 'v'
-    min_snr_gamma: float|None = 5.0 # Min-SNR-gamma loss weighting (None: plain MSE)
-    t_dist: str = 'uniform'        # how training timesteps are drawn: 'uniform' or 'logit_normal'
-    objective: str = 'denoise'     # the loss: 'denoise' (the prediction's MSE) or 'flow' (the straight path's velocity)
+    min_snr_gamma: float|None = None # Min-SNR-gamma weighting of the denoising loss (None: plain MSE)
+    t_dist: str = 'logit_normal'   # how training times are drawn: 'uniform' or 'logit_normal'
+    objective: str = 'flow'        # the loss: 'denoise' (the prediction's MSE) or 'flow' (the straight path's velocity)
     p_uncond: float = 0.1          # label dropout for classifier-free guidance
     sampling: SamplerSettings = field(default_factory=SamplerSettings) # for previews, and the model's default
     n_train: int|None = None       # use only the first n training images (None: all 60,000)
@@ -95,7 +95,8 @@ TRAIN_PRESETS = dict(
     reference=TrainConfig(name='reference', vae_epochs=35, vae_bs=128, vae_lr=1e-3, vae_sched='const',
                           latent_cache=False, scale_latents=False, unet='reference', epochs=100, bs=128, lr=1e-4,
                           sched='const', weight_decay=0.01,
-                          grad_clip=0., ema_warmup=False, prediction='eps', min_snr_gamma=None, p_uncond=0.,
+                          grad_clip=0., ema_warmup=False, prediction='eps', objective='denoise', t_dist='uniform',
+                          p_uncond=0.,
                           sampling=SamplerSettings('ddpm', 1000, 1.0, 'trailing', None, clamp_x0=1.0)),
     fast=TrainConfig(),
     tiny=TrainConfig(name='tiny', vae_chs=(8, 16, 16), vae_epochs=1, vae_bs=64, unet='tiny', epochs=2, bs=64,
@@ -105,6 +106,8 @@ TRAIN_PRESETS = dict(
 # %% ../nbs/06_trainer.ipynb #d9169e68
 # the first format's fields, before SamplerSettings
 _OLD_FIELDS = dict(sampler='sampler', sample_steps='steps', guidance='guidance', clamp_x0='clamp_x0')
+# fields added later, at the values every config saved before them had
+_ADDED_FIELDS = dict(t_dist='uniform', objective='denoise')
 
 @patch(cls_method=True)
 def preset(cls:TrainConfig, name:str, # 'reference', 'fast' or 'tiny' ('seed' is the old name of 'reference')
@@ -122,6 +125,7 @@ def from_dict(cls:TrainConfig, d:dict)->TrainConfig: # `asdict(cfg)`, as JSON ke
     old = {new: d.pop(k) for k, new in _OLD_FIELDS.items() if k in d}
     if old: d['sampling'] = {**old, 'spacing': 'trailing', 'guidance_interval': None, **d.get('sampling', {})}
     if d.get('unet') == 'seed': d['unet'] = 'reference'
+    d = _ADDED_FIELDS | d
     return cls(**d)
 
 # %% ../nbs/06_trainer.ipynb #62cf5b4e

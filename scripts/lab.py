@@ -43,6 +43,9 @@ class AutoGuided(nn.Module):
             return torch.cat([self.good(x[:b], t[:b], labels[:b]), self.bad(x[b:], t[b:], labels[:b])])
         return self.good(x, t, labels)
 
+# the `fast` recipe's UNet objective until flow matching replaced it: every lab run made before then used it
+DENOISE = dict(objective='denoise', min_snr_gamma=5.0, t_dist='uniform')
+
 def weak_model(out:str|Path,            # the new model folder
                unet:str='tiny',         # its UNet preset
                epochs:int=2,            # its UNet epochs
@@ -50,10 +53,12 @@ def weak_model(out:str|Path,            # the new model folder
                progress:bool=True,
                **changes,               # other `TrainConfig` fields, e.g. n_train
               )->dict:                  # `train`'s summary
-    "Train a weaker UNet on the latents of `src`'s VAE (a model folder for autoguidance)"
+    """Train a weaker UNet on the latents of `src`'s VAE (a model folder for autoguidance); the UNet's recipe is
+    `fast`'s before flow matching (`DENOISE`), unless `changes` say otherwise"""
     out = Path(out); out.mkdir(parents=True, exist_ok=True)
     shutil.copy(Path(src)/'vae.safetensors', out/'vae.safetensors')  # `train` resumes after the VAE stage
-    return train(TrainConfig.preset('fast', unet=unet, epochs=epochs, **changes), out, resume=True, progress=progress)
+    return train(TrainConfig.preset('fast', unet=unet, epochs=epochs, **DENOISE | changes), out, resume=True,
+                 progress=progress)
 
 def scaling_run(out:str|Path='runs/scale', # the run folder; its snapshots go to out/snapshots
                 epochs:int=64,            # UNet epochs: 64 is 8 times the `fast` recipe's 8
@@ -65,8 +70,8 @@ def scaling_run(out:str|Path='runs/scale', # the run folder; its snapshots go to
     out = Path(out); (out/'snapshots').mkdir(parents=True, exist_ok=True)
     if not (out/'vae.safetensors').exists(): shutil.copy(Path(src)/'vae.safetensors', out/'vae.safetensors')
     def keep(stage, epoch, ema): save_tensors(ema.state_dict(), out/'snapshots'/f'unet_e{epoch + 1:03d}.safetensors')
-    return train(TrainConfig.preset('fast', epochs=epochs, sched='const'), out, resume=True, progress=progress,
-                 on_epoch=keep)
+    return train(TrainConfig.preset('fast', epochs=epochs, sched='const', **DENOISE), out, resume=True,
+                 progress=progress, on_epoch=keep)
 
 def _snapshot(run:Path, epoch:int)->Path: return Path(run)/'snapshots'/f'unet_e{epoch:03d}.safetensors'
 
@@ -158,7 +163,8 @@ def autoguidance(weak:str,                # the weak model's folder (`weak_model
 # the `fast` recipe as it was before the levers: `train(TrainConfig.preset('fast', **FAST_BEFORE), 'runs/fast0')`
 LEVER_BASE = 'runs/fast0'
 # what `fast` changed since
-FAST_BEFORE = dict(vae_epochs=3, sampling=SamplerSettings(guidance=2.0, guidance_interval=(100, 900)))
+FAST_BEFORE = dict(vae_epochs=3, sampling=SamplerSettings(guidance=2.0, guidance_interval=(100, 900)), epochs=8,
+                   **DENOISE)
 LEVERS = [dict(label="`fast` as it was, the teacher's settings", weights=LEVER_BASE),
           dict(label='guidance 1.5', weights=LEVER_BASE, guidance=1.5),
           dict(label='guided at t 100-700 only', weights=LEVER_BASE, guidance_interval=(100, 700)),
@@ -403,9 +409,10 @@ def train_lever_runs():
     "Train the levers' model folders into `runs/` (relative to nbs/): hours on a 2-core CPU"
     train(TrainConfig.preset('fast', **FAST_BEFORE), 'runs/fast0')
     train(TrainConfig.preset('fast', **FAST_BEFORE, class_cond='attn+ada'), 'runs/ada')
-    train(TrainConfig.preset('fast', **FAST_BEFORE, t_dist='logit_normal'), 'runs/logitn')
+    train(TrainConfig.preset('fast', **(FAST_BEFORE | dict(t_dist='logit_normal'))), 'runs/logitn')
     train(TrainConfig.preset('fast', **FAST_BEFORE, vae_dec_chs=(48, 96, 192)), 'runs/vae_dec')
-    train(TrainConfig.preset('fast', **(FAST_BEFORE | dict(vae_epochs=5))), 'runs/vae5')  # `fast` now, sampler aside
+    # `fast` until flow matching, sampler aside
+    train(TrainConfig.preset('fast', **(FAST_BEFORE | dict(vae_epochs=5))), 'runs/vae5')
     # the distillation preset's student until it changed: no bottleneck blocks, 96 channels deepest
     small = dict(mid_blocks=0, mults=(3, 6))
     for dest, changes, cfg in [('runs/s1', {}, dict(student=small)),
@@ -415,8 +422,9 @@ def train_lever_runs():
                                ('runs/s2full', dict(guidance=1.75, guidance_interval=[100, 700]), {})]:
         base = SamplerSettings(**read_model_config('runs/vae5')['sampling'])
         copy_model('runs/vae5', dest, extras=False, sampling=base.replace(**changes))  # without its student
-        student, rec = distill(dest, DistillConfig.preset('fast', **cfg))
-        save_student(dest, student, DistillConfig.preset('fast', **cfg), rec['timesteps'], made={}, default=True)
+        dcfg = DistillConfig.preset('fast', teacher_steps=None, **cfg)  # the folder's own sampler, as then
+        student, rec = distill(dest, dcfg)
+        save_student(dest, student, dcfg, rec['timesteps'], made={}, default=True)
 
 def _value(v:str):
     "A command-line value: a Python literal, else the string itself"
