@@ -263,10 +263,9 @@ def epoch_previews(cfg:TrainConfig,   # the run's config (its sampler settings a
 
 # %% ../nbs/06_training.ipynb #4e054673
 def _train_config(preset, epochs, vae_epochs, bs, lr, seed, objective=None)->TrainConfig:
-    "The config `fmsd_train`'s options ask for (the flow objective drops Min-SNR weighting, which only denoising has)"
+    "The config `fmsd_train`'s options ask for"
     changes = dict(epochs=epochs, vae_epochs=vae_epochs, bs=bs, lr=lr, seed=seed, objective=objective)
-    if objective == 'flow': changes['min_snr_gamma'] = None
-    return TrainConfig.preset(preset, **{k: v for k, v in changes.items() if v is not None or k == 'min_snr_gamma'})
+    return TrainConfig.preset(preset, **{k: v for k, v in changes.items() if v is not None})
 
 
 # %% ../nbs/06_training.ipynb #a2368fee
