@@ -254,7 +254,8 @@ def cads(per_class:int=500,           # images of each class per row
 UNET_DESIGNS = {'reference': UNetConfig.preset('reference'), 'fast': UNetConfig.preset('fast'),
                 '64 at 7x7': UNetConfig.preset('fast', mults=(4, 8)),
                 '64 at 7x7, two blocks at 4x4, one in the middle':
-                    UNetConfig.preset('fast', mults=(4, 8), n_blocks=(1, 2), mid_blocks=1)}
+                    UNetConfig.preset('fast', mults=(4, 8), n_blocks=(1, 2), mid_blocks=1),
+                '8 class tokens': UNetConfig.preset('fast', n_ctx_tokens=8)}
 
 def _unet_trainer(ucfg:UNetConfig, cfg:TrainConfig, x:Tensor, y:Tensor, lat:tuple, vae:VAE, device)->Trainer:
     "A `Trainer` of the UNet stage of `cfg` with a UNet of shape `ucfg`, to time its steps"
@@ -282,12 +283,13 @@ def bench_unet_designs(designs:dict|None=None, # name -> `UNetConfig` (default `
 def design_run(design:str='64 at 7x7', # a key of `UNET_DESIGNS`
                out:str|Path='runs/w64',  # the new model folder
                epochs:int=7,             # UNet epochs: 7 of this design cost what 8 of `fast` do (`unet_designs`)
-               progress:bool=True)->dict:
-    """The `fast` recipe (one-cycle, on the shipped VAE's latents) with the UNet of `UNET_DESIGNS[design]`: the UNet's
-    shape at equal compute. The design becomes the UNet preset 'lab: <design>' for this process (and for a resumed
-    run)"""
+               progress:bool=True,
+               **changes)->dict:         # other `TrainConfig` fields, e.g. those of `FLOW`
+    """The `fast` recipe (one-cycle, on the shipped VAE's latents; the old objective, `DENOISE`, unless `changes` say
+    otherwise) with the UNet of `UNET_DESIGNS[design]`: the UNet's shape at equal compute. The design becomes the
+    UNet preset 'lab: <design>' for this process (and for a resumed run)"""
     UNET_PRESETS[f'lab: {design}'] = {k: v for k, v in asdict(UNET_DESIGNS[design]).items() if k != 'class_cond'}
-    return weak_model(out, unet=f'lab: {design}', epochs=epochs, progress=progress)
+    return weak_model(out, unet=f'lab: {design}', epochs=epochs, progress=progress, **changes)
 
 # Levers on what the UNet is trained to do, each one change to the `fast` recipe (one-cycle, 8 epochs, the shipped
 # VAE's latents): flow matching is the package's objective='flow' (the diffusion chapter); per-channel standardisation
@@ -397,6 +399,23 @@ def flow_recipe(folders:tuple=('runs/flow12_s20',), # the flow recipe's model fo
     """`candidates` in a study of its own: the flow-matching recipe (`FLOW`, 12 UNet epochs, the student distilled
     from the 20-step guided sampler) beside the shipped model, in one run"""
     return candidates(folders, per_class, seeds)
+
+@study
+def longer_student(folders:tuple=('runs/flow12_s20x2',), # the shipped UNet with a student distilled for longer
+                   per_class:int=1000, seeds:tuple=(0, 1, 2))->list:
+    """The flow recipe's student distilled from twice the pairs for twice the steps (`fmsd_distill --weights
+    runs/flow12 --out runs/flow12_s20x2 --teacher_steps 20 --n_pairs 40000 --train_steps 4000 --default`) beside the
+    shipped student and the sampler both learn, the shipped UNet's 20 guided steps, in one run"""
+    return candidates(folders, per_class, seeds, unet_rows=(), steps=(20,), shipped_unet=True)
+
+@study
+def flow_runs(folders:tuple=('runs/flow12_seed1', 'runs/tok8'), # more UNets of the flow recipe
+              per_class:int=1000, seeds:tuple=(0, 1, 2))->list:
+    """The flow recipe's UNet trained again, beside the shipped UNet, guided at 20 steps (the sampler its student
+    learns) and unguided at 5, in one run: with seed 1, the recipe's training noise (`lever_run lever=flow
+    out=runs/flow12_seed1 epochs=12 seed=1`), and with 8 class tokens instead of 4, the UNet's shape (`design_run
+    "design=8 class tokens" out=runs/tok8 epochs=12 objective=flow min_snr_gamma=None t_dist=logit_normal`)"""
+    return candidates(folders, per_class, seeds, steps=(20,), shipped_unet=True)
 
 @study
 def shapes(folders:tuple=('runs/w64',), # `design_run` folders
