@@ -283,18 +283,20 @@ def bench_unet_designs(designs:dict|None=None, # name -> `UNetConfig` (default `
 def design_run(design:str='64 at 7x7', # a key of `UNET_DESIGNS`
                out:str|Path='runs/w64',  # the new model folder
                epochs:int=7,             # UNet epochs: 7 of this design cost what 8 of `fast` do (`unet_designs`)
-               progress:bool=True,
-               **changes)->dict:         # other `TrainConfig` fields, e.g. those of `FLOW`
-    """The `fast` recipe (one-cycle, on the shipped VAE's latents; the old objective, `DENOISE`, unless `changes` say
-    otherwise) with the UNet of `UNET_DESIGNS[design]`: the UNet's shape at equal compute. The design becomes the
-    UNet preset 'lab: <design>' for this process (and for a resumed run)"""
+               objective:str='denoise',  # the UNet's objective: 'denoise' (`DENOISE`) or 'flow' (`FLOW`, as shipped)
+               progress:bool=True)->dict:
+    """The `fast` recipe (one-cycle, on the shipped VAE's latents, with `objective`) with the UNet of
+    `UNET_DESIGNS[design]`: the UNet's shape at equal compute. The design becomes the UNet preset 'lab: <design>' for
+    this process (and for a resumed run)"""
+    if objective not in RECIPES: sys.exit(f"objective must be one of {', '.join(RECIPES)}, not {objective!r}")
     UNET_PRESETS[f'lab: {design}'] = {k: v for k, v in asdict(UNET_DESIGNS[design]).items() if k != 'class_cond'}
-    return weak_model(out, unet=f'lab: {design}', epochs=epochs, progress=progress, **changes)
+    return weak_model(out, unet=f'lab: {design}', epochs=epochs, progress=progress, **RECIPES[objective])
 
 # Levers on what the UNet is trained to do, each one change to the `fast` recipe (one-cycle, 8 epochs, the shipped
 # VAE's latents): flow matching is the package's objective='flow' (the diffusion chapter); per-channel standardisation
 # is the lab's `standardised`, stood in for the package's `diffusion_loss` while the lab trains.
 FLOW = dict(objective='flow', min_snr_gamma=None, t_dist='logit_normal')  # Esser et al. 2024: logit-normal s, plain MSE
+RECIPES = dict(denoise=DENOISE, flow=FLOW)  # the UNet objectives a lab run can take, by name
 
 def latent_stats(src:str|Path=WEIGHTS_DIR, seed:int=0)->tuple[list, list]:
     "Per-channel mean and standard deviation of `src`'s scaled latents of the training set (posterior samples)"
@@ -414,7 +416,7 @@ def flow_runs(folders:tuple=('runs/flow12_seed1', 'runs/tok8'), # more UNets of 
     """The flow recipe's UNet trained again, beside the shipped UNet, guided at 20 steps (the sampler its student
     learns) and unguided at 5, in one run: with seed 1, the recipe's training noise (`lever_run lever=flow
     out=runs/flow12_seed1 epochs=12 seed=1`), and with 8 class tokens instead of 4, the UNet's shape (`design_run
-    "design=8 class tokens" out=runs/tok8 epochs=12 objective=flow min_snr_gamma=None t_dist=logit_normal`)"""
+    "design=8 class tokens" out=runs/tok8 epochs=12 objective=flow`)"""
     return candidates(folders, per_class, seeds, steps=(20,), shipped_unet=True)
 
 @study
