@@ -11,12 +11,13 @@ from pathlib import Path
 
 import torch
 from torch import nn, Tensor
+import torch.nn.functional as F
 from fastprogress.fastprogress import progress_bar
 
 from .core import CheckpointError, pick_preset
 from .data import N_CLASSES
 from .unet import UNet, UNetConfig
-from .diffusion import NoiseSchedule, sampling_timesteps, eps_and_x0
+from .diffusion import NoiseSchedule, sampling_timesteps, eps_and_x0, q_sample, diffusion_loss
 from .samplers import SamplerSettings, SAMPLERS, sample, ddim_step, ddim_update
 from .folder import load_network
 from .trainer import TrainConfig, Trainer
@@ -24,7 +25,8 @@ from .app import Pipeline, Network
 
 
 # %% auto #0
-__all__ = ['DISTILL_PRESETS', 'teacher_pairs', 'distill_loss', 'DistillConfig', 'fit_student', 'student_unet', 'use_network']
+__all__ = ['DISTILL_PRESETS', 'DMD_PRESETS', 'teacher_pairs', 'distill_loss', 'DistillConfig', 'fit_student', 'student_unet',
+           'student_x0', 'dmd_loss', 'Critic', 'DMDConfig', 'dmd_student', 'use_network']
 
 # %% ../nbs/09_distillation.ipynb #47970f18
 @torch.no_grad()
@@ -171,6 +173,158 @@ def student_unet(teacher:UNet,   # the teacher UNet
         cut = {k: _cut(v, own[k].shape, halves) for k, v in teacher.state_dict().items() if k in own}
         student.load_state_dict(cut, strict=False)
     return student
+
+# %% ../nbs/09_distillation.ipynb #933904e5
+def student_x0(student:nn.Module,   # called as student(x, t, labels)
+               noise:Tensor,        # starting noise x_T (B,...)
+               labels:Tensor,       # labels (B,)
+               sched:NoiseSchedule, # the noise schedule
+               timesteps:list,      # the student's timesteps, e.g. [999, 302]
+               prediction:str='v',  # what the student predicts
+              )->Tensor:            # its clean latents (B,...)
+    "The student's clean latents from `noise`: its sampler (deterministic DDIM at `timesteps`), with the gradient kept"
+    x = noise
+    for i, t in enumerate(timesteps):
+        ab = sched.alpha_bar(t)
+        eps, x0 = eps_and_x0(student(x, torch.full((len(x),), t, device=x.device), labels), x, ab, prediction)
+        if i + 1 < len(timesteps): x = ddim_step(x, eps, x0, ab, sched.alpha_bar(timesteps[i + 1]))
+    return x0
+
+def dmd_loss(x0:Tensor,     # the student's clean latents (B,...), with their gradient
+             p_real:Tensor, # the real (guided teacher's) clean latents for them, noised and denoised
+             p_fake:Tensor, # the fake network's, for the same noised latents
+            )->Tensor:      # a scalar whose gradient with respect to x0 is DMD's g, over x0's number of elements
+    "Distribution matching's loss: it moves each latent along the real answer minus the fake one, normalised"
+    with torch.no_grad():
+        g = (p_fake - p_real)/(x0 - p_real).abs().mean(tuple(range(1, x0.ndim)), keepdim=True)
+    return 0.5*F.mse_loss(x0, (x0 - g).detach())
+
+# %% ../nbs/09_distillation.ipynb #676d3dce
+class Critic(nn.Module):
+    "DMD2's discriminator head on the fake network's bottleneck features, with a projection onto the class"
+    def __init__(self, ch:int,      # channels of the features it reads
+                 groups:int=8):     # GroupNorm groups
+        super().__init__()
+        self.body = nn.Sequential(nn.GroupNorm(groups, ch), nn.SiLU(), nn.Conv2d(ch, ch, 3, padding=1),
+                                  nn.GroupNorm(groups, ch), nn.SiLU(), nn.AdaptiveAvgPool2d(1), nn.Flatten())
+        self.out, self.emb = nn.Linear(ch, 1), nn.Embedding(N_CLASSES, ch)
+    def forward(self, h:Tensor, labels:Tensor)->Tensor: # features (B,ch,H,W), labels (B,) -> logits (B,): real > 0
+        f = self.body(h); return self.out(f).squeeze(1) + (self.emb(labels)*f).sum(1)
+
+def _check_dmd_config(c):
+    "Refuse a DMD config that cannot run, saying what is allowed"
+    for k in ('iters', 'bs', 'fake_steps'):
+        v = getattr(c, k)
+        if isinstance(v, bool) or not isinstance(v, int) or v < 1:
+            raise ValueError(f'{k} must be an integer of at least 1, not {v!r}')
+    for k in ('warmup', 'seed') + (('n_real',) if c.n_real is not None else ()):
+        v = getattr(c, k)
+        if isinstance(v, bool) or not isinstance(v, int) or v < 0 or (k == 'n_real' and v < 1):
+            raise ValueError(f"{k} must be an integer of at least {1 if k == 'n_real' else 0}, not {v!r}")
+    for k in ('lr', 'lr_fake'):
+        if not getattr(c, k) > 0: raise ValueError(f'{k} must be positive, not {getattr(c, k)!r}')
+    if c.guidance is not None and not c.guidance >= 1:
+        raise ValueError(f"guidance (the real score's) must be at least 1, or None for the teacher's, "
+                         f"not {c.guidance!r}")
+    if len(c.gan) != 2 or not all(w >= 0 for w in c.gan):
+        raise ValueError(f"gan must be two weights of at least 0 (the student's and the critic's), not {c.gan!r}")
+    if not 0 <= c.ema_decay < 1: raise ValueError(f'ema_decay must be in [0, 1), not {c.ema_decay!r}')
+
+@dataclass
+class DMDConfig:
+    "Every choice of a distribution-matching run"
+    name:str = 'fast'           # the preset it started from
+    iters:int = 500             # student updates
+    bs:int = 64                 # batch size
+    lr:float = 2e-5             # the student's learning rate (AdamW, betas 0.5 and 0.999)
+    lr_fake:float = 1e-4        # the fake network's and the critic's
+    fake_steps:int = 2          # fake-network updates per student update
+    warmup:int = 300            # fake-network updates before the first student update
+    guidance:float|None = 1.5   # the real score's guidance inside the teacher's interval (None: the teacher's own)
+    gan:tuple = (3e-3, 1e-2)    # the GAN term's weight for the student and for the critic (0: no GAN term)
+    ema_decay:float = 0.99      # decay of the EMA of the student's weights, the copy that is kept
+    n_real:int|None = None      # real training images for the critic (None: all)
+    seed:int = 0                # seeds the batches, the noise and the critic's first weights
+    def __post_init__(self): self.gan = tuple(self.gan); _check_dmd_config(self)
+    @classmethod
+    def preset(cls, name:str, **changes)->DMDConfig: # 'fast' or 'tiny', and fields to change
+        "The named preset, with `changes` applied"
+        return dataclasses.replace(pick_preset(DMD_PRESETS, name, 'DMD preset')[1], **changes)
+
+DMD_PRESETS = dict(fast=DMDConfig(), tiny=DMDConfig(name='tiny', iters=2, bs=8, warmup=1, n_real=256))
+
+# %% ../nbs/09_distillation.ipynb #26dc75d5
+def dmd_student(pipe:Pipeline,         # a pipeline with a student (`pipe.student`), on the CPU or a GPU
+                cfg:DMDConfig|str='fast', # the run's config, or a preset's name
+                progress:bool=True,    # show progress bars
+                callback=None,         # called as callback(update, ema_student), before the first update and after each
+               )->nn.Module:           # the EMA student (eval mode)
+    "Fine-tune a pipeline's student by distribution matching (DMD2) against its guided UNet, and a GAN on real data"
+    cfg = DMDConfig.preset(cfg) if isinstance(cfg, str) else cfg
+    if pipe.student is None: raise ValueError('DMD fine-tunes a student: this model has none (distil one first)')
+    from .data import load_fashion_mnist
+    from .training import encode_dataset
+    sched, s, dev = pipe.sched, pipe.teacher_settings.replace(guidance=cfg.guidance), pipe.device
+    ts, pred = sampling_timesteps(pipe.student_settings.steps, sched.n_steps, pipe.student_settings.spacing, sched), 'v'
+    torch.manual_seed(cfg.seed); g = torch.Generator().manual_seed(cfg.seed)
+    teacher = pipe.unet.float().eval().requires_grad_(False)
+    student = copy.deepcopy(pipe.student).float().train().requires_grad_(True)
+    avg = copy.deepcopy(student).eval().requires_grad_(False)
+    fake = copy.deepcopy(teacher).train().requires_grad_(True)
+    critic, feats = Critic(fake.cfg.chs[-1], fake.cfg.groups).to(dev), []
+    hook = fake.mid[-1].register_forward_hook(lambda m, i, o: feats.append(o))
+    opt = torch.optim.AdamW(student.parameters(), lr=cfg.lr, betas=(0.5, 0.999), weight_decay=0)
+    opt_fake = torch.optim.AdamW([*fake.parameters(), *critic.parameters()], lr=cfg.lr_fake, betas=(0.5, 0.999),
+                                 weight_decay=0)
+    x, y = load_fashion_mnist('train'); x, y = x[:cfg.n_real], y[:cfg.n_real]
+    mu, logvar = encode_dataset(pipe.vae, x, progress=False)
+    scale = pipe.vae.latent_scale.cpu()
+    w = torch.tensor([s.weight_at(t, sched.n_steps) for t in range(sched.n_steps)])
+    abar = lambda t: sched.alpha_bar(t.to(dev)).view(-1, 1, 1, 1)
+    randn = lambda shape: torch.randn(shape, generator=g).to(dev)
+    def real_x0(xt, t, labels):  # the guided teacher's clean latent
+        c, u = teacher(torch.cat([xt, xt]), torch.cat([t, t]).to(dev),
+                       torch.cat([labels, torch.full_like(labels, N_CLASSES)])).chunk(2)
+        return eps_and_x0(u + w[t].view(-1, 1, 1, 1).to(dev)*(c - u), xt, abar(t), pred)[1]
+    def logits(x0, labels):  # the critic's, at a random noise level
+        t = torch.randint(20, 980, (len(x0),), generator=g)
+        feats.clear(); fake(q_sample(sched, x0, t.to(dev), randn(x0.shape)), t.to(dev), labels)
+        return critic(feats[-1], labels)
+    def fake_step(x0, labels):  # the fake network learns the student's latents; with the critic, tells them from real
+        loss = diffusion_loss(fake, x0, labels, sched, pred, objective='flow', t_dist='uniform', generator=g)
+        if cfg.gan[1]:
+            i = torch.randint(0, len(mu), (len(x0),), generator=g)
+            real = ((mu[i] + (0.5*logvar[i]).exp()*torch.randn(x0.shape, generator=g))*scale).to(dev)
+            loss = loss + cfg.gan[1]*(F.softplus(-logits(real, y[i].to(dev))).mean()
+                                      + F.softplus(logits(x0, labels)).mean())
+        opt_fake.zero_grad(set_to_none=True); loss.backward(); opt_fake.step()
+    def draw(grad:bool=True):  # a batch of the student's latents
+        labels = torch.randint(0, N_CLASSES, (cfg.bs,), generator=g).to(dev)
+        with torch.set_grad_enabled(grad):
+            return student_x0(student, randn((cfg.bs, *pipe.latent_shape)), labels, sched, ts, pred), labels
+    try:
+        if callback: callback(0, avg)
+        warm = range(cfg.warmup)
+        for _ in progress_bar(warm, leave=False) if progress else warm: fake_step(*draw(False))
+        for it in progress_bar(range(1, cfg.iters + 1)) if progress else range(1, cfg.iters + 1):
+            x0, labels = draw()
+            t = torch.randint(20, 980, (cfg.bs,), generator=g)
+            xt = q_sample(sched, x0.detach(), t.to(dev), randn(x0.shape))
+            with torch.no_grad():
+                p_real = real_x0(xt, t, labels)
+                fake.eval(); p_fake = eps_and_x0(fake(xt, t.to(dev), labels), xt, abar(t), pred)[1]; fake.train()
+            loss = dmd_loss(x0, p_real, p_fake)
+            if cfg.gan[0]:
+                fake.requires_grad_(False); loss = loss + cfg.gan[0]*F.softplus(-logits(x0, labels)).mean()
+                fake.requires_grad_(True)
+            opt.zero_grad(set_to_none=True); loss.backward()
+            nn.utils.clip_grad_norm_(student.parameters(), 1.0); opt.step()
+            with torch.no_grad():
+                for pa, p in zip(avg.parameters(), student.parameters()): pa.lerp_(p, 1 - cfg.ema_decay)
+            for _ in range(cfg.fake_steps): fake_step(x0.detach(), labels)
+            if callback: callback(it, avg)
+    finally: hook.remove()
+    return avg
 
 # %% ../nbs/09_distillation.ipynb #a1b2c3d2
 def _check_student(timesteps:list, sched:NoiseSchedule, s:SamplerSettings):

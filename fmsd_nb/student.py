@@ -17,10 +17,11 @@ from .unet import UNet
 from .diffusion import NoiseSchedule
 from .samplers import SamplerSettings
 from .folder import load_model, copy_model
-from .distill import DistillConfig, teacher_pairs, fit_student, student_unet
+from .app import load_pretrained
+from .distill import DistillConfig, DMDConfig, teacher_pairs, fit_student, student_unet, dmd_student
 
 # %% auto #0
-__all__ = ['distill', 'save_student', 'fmsd_distill']
+__all__ = ['METHODS', 'distill', 'distill_dmd', 'save_student', 'fmsd_distill']
 
 # %% ../nbs/09_student.ipynb #a74dcfd3
 def distill(weights:str|Path|None=None,  # the teacher's model folder (default: the shipped weights)
@@ -39,6 +40,22 @@ def distill(weights:str|Path|None=None,  # the teacher's model folder (default: 
     student, _ = fit_student(student_unet(unet, cfg.student, cfg.init), *pairs, sched, cfg, progress)
     return student, dict(timesteps=cfg.timesteps(sched), pairs_minutes=round((t1 - t0)/60, 2),
                          training_minutes=round((time.time() - t1)/60, 2))
+
+# %% ../nbs/09_student.ipynb #78a0b017
+def distill_dmd(weights:str|Path|None=None, # the model folder, with a student (default: the shipped weights)
+                cfg:DMDConfig|str='fast',    # the run's config, or a preset's name
+                device=None,                 # 'cpu' or 'cuda' (default: CUDA when present)
+                progress:bool=True,          # show progress bars
+               )->tuple[nn.Module, dict]:    # the student (EMA weights, eval mode); its timesteps and minutes
+    "Fine-tune a model folder's student by distribution matching (DMD2) against the folder's guided UNet"
+    cfg, src = DMDConfig.preset(cfg) if isinstance(cfg, str) else cfg, Path(weights or WEIGHTS_DIR)
+    pipe = load_pretrained(src, device=default_device(device))
+    if pipe.student is None:
+        raise ValueError(f'{src} has no student to fine-tune: distil one first (fmsd_distill without --method dmd)')
+    t0 = time.time()
+    student = dmd_student(pipe, cfg, progress)
+    return student, dict(timesteps=[int(t) for t in pipe.meta['student']['timesteps']],
+                         training_minutes=round((time.time() - t0)/60, 2))
 
 # %% ../nbs/09_student.ipynb #de84433f
 def save_student(folder:str|Path,    # the model folder to write
@@ -65,31 +82,43 @@ def _destination(weights:str|None, out:str|None)->Path:
                      f'to replace the shipped student, --out {WEIGHTS_DIR}')
 
 # %% ../nbs/09_student.ipynb #29dfb1fa
+METHODS = ('pairs', 'dmd')  # fmsd_distill's --method: regression on the teacher's pairs, or distribution matching
+
 @call_parse
 def fmsd_distill(weights:str=None,      # the teacher: a model folder (default: the shipped weights)
                  out:str=None,          # where to write the teacher's folder with the student (default: --weights)
                  preset:str='fast',     # 'fast' (the shipped student's recipe) or 'tiny' (seconds, for tests)
                  default:store_true=False, # make the student the folder's default sampler
+                 method:str='pairs',    # 'pairs' (learn the teacher's sampler), 'dmd' (fine-tune the folder's student)
                  n_pairs:int=None,      # teacher pairs (default: the preset's)
                  teacher_steps:int=None, # the steps of the sampler the student learns (default: the preset's: fast 20)
-                 train_steps:int=None,  # training steps (default: the preset's)
+                 train_steps:int=None,  # training steps (default: the preset's; dmd: the student's updates)
+                 guidance:float=None,   # dmd: the guidance of the teacher it matches (default: the preset's, 1.5)
                  seed:int=None,         # seeds the pairs, the student and the batches (default: the preset's, 0)
                  device:str=None,       # 'cpu' or 'cuda' (default: CUDA when present)
                 ):
     "Distil a model's UNet and its guided sampler into a student that makes an image in one or two UNet passes"
     with cli_errors('fmsd_distill'):
-        changes = dict(n_pairs=n_pairs, teacher_steps=teacher_steps, train_steps=train_steps, seed=seed)
+        if method not in METHODS: raise ValueError(f"--method must be 'pairs' or 'dmd', not {method!r}")
+        changes = dict(n_pairs=n_pairs, teacher_steps=teacher_steps, train_steps=train_steps, guidance=guidance,
+                       seed=seed)
         changes = {k: v for k, v in changes.items() if v is not None}
-        cfg, dest = DistillConfig.preset(preset, **changes), _destination(weights, out)
-        src = Path(weights) if weights else WEIGHTS_DIR
-        read_model_config(src)  # a missing or damaged folder fails now, not after the run
+        alien = [k for k in changes if k in (('n_pairs', 'teacher_steps') if method == 'dmd' else ('guidance',))]
+        if alien: raise ValueError(f"--{alien[0]} is not an option of --method {method}")
+        if method == 'dmd':
+            cfg = DMDConfig.preset(preset, **{('iters' if k == 'train_steps' else k): v for k, v in changes.items()})
+        else: cfg = DistillConfig.preset(preset, **changes)
+        dest, src = _destination(weights, out), Path(weights) if weights else WEIGHTS_DIR
+        meta = read_model_config(src)  # a missing or damaged folder fails now, not after the run
         t0 = time.time()
-        student, record = distill(src, cfg, device)
-        args = dict(weights=weights, out=out, preset=preset, **changes)
+        student, record = (distill_dmd if method == 'dmd' else distill)(src, cfg, device)
+        args = dict(weights=weights, out=out, preset=preset, method=None if method == 'pairs' else method, **changes)
         flags = [f'--{k} {v}' for k, v in args.items() if v is not None] + ['--default']*default
         made = dict(command=' '.join(['fmsd_distill'] + flags), date=datetime.date.today().isoformat(),
-                    machine=machine_info(), minutes=round((time.time() - t0)/60, 2),
-                    pairs_minutes=record['pairs_minutes'], training_minutes=record['training_minutes'])
-        save_student(dest, student, cfg, record['timesteps'], made, default, src=src)
-    print(f"wrote the student into {dest} in {made['minutes']:.1f} min "
-          f"(pairs {made['pairs_minutes']:.1f}, training {made['training_minutes']:.1f})")
+                    machine=machine_info(), minutes=round((time.time() - t0)/60, 2), **record)
+        made.pop('timesteps')
+        if method == 'dmd': made['dmd'] = asdict(cfg)  # the student's `distill` entry stays the one it started as
+        dcfg = DistillConfig(**meta['student']['distill']) if method == 'dmd' else cfg
+        save_student(dest, student, dcfg, record['timesteps'], made, default, src=src)
+    parts = ', '.join(f"{k.split('_')[0]} {made[k]:.1f}" for k in ('pairs_minutes', 'training_minutes') if k in made)
+    print(f"wrote the {'DMD ' if method == 'dmd' else ''}student into {dest} in {made['minutes']:.1f} min ({parts})")

@@ -7,7 +7,7 @@ package. The results notebook imports it; from the shell it runs one study and s
 
 Model folders named here (`runs/...`) are relative to nbs/, where the script works."""
 from __future__ import annotations
-import ast, copy, os, shutil, sys, time
+import ast, copy, inspect, os, shutil, sys, time
 from dataclasses import asdict
 from pathlib import Path
 
@@ -15,7 +15,7 @@ import torch
 from torch import Tensor, nn
 
 from fmsd_nb.core import (WEIGHTS_DIR, default_device, read_model_config, save_tensors, load_tensors, load_weights,
-                          save_json, load_json)
+                          save_json, load_json, machine_info)
 from fmsd_nb.data import N_CLASSES, load_fashion_mnist
 from fmsd_nb.unet import UNet, UNetConfig, UNET_PRESETS
 from fmsd_nb.vae import VAE, reparameterize
@@ -23,7 +23,7 @@ from fmsd_nb.samplers import SamplerSettings
 from fmsd_nb.folder import copy_model
 from fmsd_nb.trainer import TrainConfig, Trainer
 from fmsd_nb.training import train, encode_dataset, unet_loss_fn
-from fmsd_nb.distill import DistillConfig
+from fmsd_nb.distill import DistillConfig, DMDConfig, dmd_student, student_x0
 from fmsd_nb.student import distill, save_student
 from fmsd_nb.app import load_pretrained, Pipeline
 from fmsd_nb.metrics import evaluate, test_features, gaussian_fit, default_classifier
@@ -426,6 +426,61 @@ def shapes(folders:tuple=('runs/w64',), # `design_run` folders
     guided at 5 steps and unguided, in one run (`candidates` with the shipped UNet's rows)"""
     return candidates(folders, per_class, seeds, steps=(5,), shipped_unet=True)
 
+def _monitor(pipe:Pipeline, net:nn.Module, ts:list, z:Tensor, labels:Tensor)->dict:
+    "FID in the panel's three feature spaces of the images `net` makes from `z` (a quick look, not the panel)"
+    from fmsd_nb.classifiers import features, default_plain_net
+    from fmsd_nb.metrics import fid, pca_features
+    from fmsd_nb.panel import _pca_test_features
+    with torch.no_grad():
+        imgs = decode(pipe, torch.cat([student_x0(net, z[i:i+500], labels[i:i+500], pipe.sched, ts)
+                                       for i in range(0, len(z), 500)]))
+    clf, plain = default_classifier(), default_plain_net()
+    return dict(fid=fid(features(imgs, clf), test_features(clf)),
+                fid_plain=fid(features(imgs, plain), test_features(plain)),
+                fid_pca=fid(pca_features(imgs), _pca_test_features()))
+
+def dmd_run(out:str|Path='runs/dmd',   # the new model folder: `src` with the DMD student as its default
+            src:str|Path=WEIGHTS_DIR,   # the teacher's model folder, with the student to start from
+            iters:int=500, bs:int=64, lr:float=2e-5, lr_fake:float=1e-4, fake_steps:int=2, warmup:int=300,
+            guidance:float|None=None,   # the real score's guidance inside the teacher's interval (None: the teacher's)
+            gan:tuple=(3e-3, 1e-2), ema:float=0.99, # as `DMDConfig`'s fields (ema: its ema_decay)
+            every:int=100,              # a quick look (2,000 images) at the EMA student every this many updates
+            seed:int=0):
+    """The distillation chapter's `dmd_student` on `src`'s student, written into `out` as that folder's default, with
+    a quick look at its FID every `every` updates kept in the folder's record (the runs of the results notebook were
+    made by this function before `dmd_student` moved into the package, with the same arithmetic and random draws)"""
+    t0, pipe = time.time(), load_pretrained(src, device='cpu')
+    entry = pipe.meta['student']; ts = [int(t) for t in entry['timesteps']]
+    cfg = DMDConfig(iters=iters, bs=bs, lr=lr, lr_fake=lr_fake, fake_steps=fake_steps, warmup=warmup,
+                    guidance=guidance, gan=gan, ema_decay=ema, seed=seed)
+    gm = torch.Generator().manual_seed(123)  # the quick look's noise and labels, the same at every look
+    mz, my = torch.randn(2000, *pipe.latent_shape, generator=gm), torch.arange(N_CLASSES).repeat_interleave(200)
+    log = []
+    def look(it, student):
+        if it % every: return
+        log.append(dict(iter=it, **_monitor(pipe, student, ts, mz, my))); print(log[-1], flush=True)
+    student = dmd_student(pipe, cfg, callback=look)
+    args = dict(out=str(out), src=str(src), iters=iters, bs=bs, lr=lr, lr_fake=lr_fake, fake_steps=fake_steps,
+                warmup=warmup, guidance=guidance, gan=list(gan), ema=ema, seed=seed)
+    given = {k: tuple(v) if isinstance(v, list) else v for k, v in args.items()}  # the values as they were given
+    defaults = {k: p.default for k, p in inspect.signature(dmd_run).parameters.items()}
+    cmd = ' '.join(['python scripts/lab.py dmd_run'] + [f'{k}={v}'.replace(' ', '') for k, v in given.items()
+                                                       if k == 'out' or str(v) != str(defaults[k])])
+    made = dict(command=cmd, dmd=args, quick_looks=log, date=time.strftime('%Y-%m-%d'), machine=machine_info(),
+                minutes=round((time.time() - t0)/60, 2))
+    save_student(out, student, DistillConfig(**entry['distill']), ts, made, default=True, src=src)
+    return log
+
+@study
+def dmd(folders:tuple=('runs/dmd15', 'runs/dmd15_seed1'), # `dmd_run` folders
+        per_class:int=1000, seeds:tuple=(0, 1, 2))->list:
+    """The student fine-tuned by distribution matching (`dmd_run`) beside the shipped student and the sampler it was
+    distilled from, the shipped UNet's 20 guided steps, in one run; each DMD row keeps its run's quick looks"""
+    rows = candidates(folders, per_class, seeds, unet_rows=(), steps=(20,), shipped_unet=True)
+    for r in rows:
+        if r.get('model') in folders: r['dmd'] = read_model_config(r['model'])['student']['made']
+    return rows
+
 def train_lever_runs():
     "Train the levers' model folders into `runs/` (relative to nbs/): hours on a 2-core CPU"
     train(TrainConfig.preset('fast', **FAST_BEFORE), 'runs/fast0')
@@ -453,7 +508,7 @@ def _value(v:str):
     except (ValueError, SyntaxError): return v
 
 # they write model folders, not studies
-RUN_MAKERS = ('train_lever_runs', 'weak_model', 'scaling_run', 'design_run', 'lever_run')
+RUN_MAKERS = ('train_lever_runs', 'weak_model', 'scaling_run', 'design_run', 'lever_run', 'dmd_run')
 
 def main(argv:list):
     "`python scripts/lab.py NAME [key=value ...]`: run a study or one of `RUN_MAKERS`, from nbs/"
