@@ -265,7 +265,9 @@ def dmd_student(pipe:Pipeline,         # a pipeline with a student (`pipe.studen
     from .data import load_fashion_mnist
     from .training import encode_dataset
     sched, s, dev = pipe.sched, pipe.teacher_settings.replace(guidance=cfg.guidance), pipe.device
-    ts, pred = sampling_timesteps(pipe.student_settings.steps, sched.n_steps, pipe.student_settings.spacing, sched), 'v'
+    ts = sampling_timesteps(pipe.student_settings.steps, sched.n_steps, pipe.student_settings.spacing, sched)
+    pred = pipe.prediction  # the teacher's, and so the fake network's (the student predicts 'v', as `save_student` says)
+    objective = 'flow' if pred == 'v' else 'denoise'  # the fake network's loss
     torch.manual_seed(cfg.seed); g = torch.Generator().manual_seed(cfg.seed)
     teacher = pipe.unet.float().eval().requires_grad_(False)
     student = copy.deepcopy(pipe.student).float().train().requires_grad_(True)
@@ -291,7 +293,7 @@ def dmd_student(pipe:Pipeline,         # a pipeline with a student (`pipe.studen
         feats.clear(); fake(q_sample(sched, x0, t.to(dev), randn(x0.shape)), t.to(dev), labels)
         return critic(feats[-1], labels)
     def fake_step(x0, labels):  # the fake network learns the student's latents; with the critic, tells them from real
-        loss = diffusion_loss(fake, x0, labels, sched, pred, objective='flow', t_dist='uniform', generator=g)
+        loss = diffusion_loss(fake, x0, labels, sched, pred, objective=objective, t_dist='uniform', generator=g)
         if cfg.gan[1]:
             i = torch.randint(0, len(mu), (len(x0),), generator=g)
             real = ((mu[i] + (0.5*logvar[i]).exp()*torch.randn(x0.shape, generator=g))*scale).to(dev)
@@ -301,7 +303,7 @@ def dmd_student(pipe:Pipeline,         # a pipeline with a student (`pipe.studen
     def draw(grad:bool=True):  # a batch of the student's latents
         labels = torch.randint(0, N_CLASSES, (cfg.bs,), generator=g).to(dev)
         with torch.set_grad_enabled(grad):
-            return student_x0(student, randn((cfg.bs, *pipe.latent_shape)), labels, sched, ts, pred), labels
+            return student_x0(student, randn((cfg.bs, *pipe.latent_shape)), labels, sched, ts, 'v'), labels
     try:
         if callback: callback(0, avg)
         warm = range(cfg.warmup)
