@@ -266,7 +266,7 @@ def dmd_student(pipe:Pipeline,         # a pipeline with a student (`pipe.studen
     from .training import encode_dataset
     sched, s, dev = pipe.sched, pipe.teacher_settings.replace(guidance=cfg.guidance), pipe.device
     ts = sampling_timesteps(pipe.student_settings.steps, sched.n_steps, pipe.student_settings.spacing, sched)
-    pred = pipe.prediction  # the teacher's, and so the fake network's (the student predicts 'v', as `save_student` says)
+    pred = pipe.prediction  # the teacher's and so the fake network's (the student's is 'v', as `save_student` says)
     objective = 'flow' if pred == 'v' else 'denoise'  # the fake network's loss
     torch.manual_seed(cfg.seed); g = torch.Generator().manual_seed(cfg.seed)
     teacher = pipe.unet.float().eval().requires_grad_(False)
