@@ -13,6 +13,7 @@ import torch
 from torch import nn, Tensor
 import torch.nn.functional as F
 from fastprogress.fastprogress import progress_bar
+from fastcore.basics import patch
 
 from .core import CheckpointError, pick_preset
 from .data import N_CLASSES
@@ -72,12 +73,15 @@ def distill_loss(student:nn.Module,     # called as student(x, t, labels); predi
     return loss/len(timesteps)
 
 # %% ../nbs/09_distillation.ipynb #3f749985
+def _check_int(c, k:str, least:int=1):
+    "Refuse a config whose field `k` is not an integer of at least `least`"
+    v = getattr(c, k)
+    if isinstance(v, bool) or not isinstance(v, int) or v < least:
+        raise ValueError(f'{k} must be an integer of at least {least}, not {v!r}')
+
 def _check_distill_config(c):
     "Refuse a distillation config that cannot run, saying what is allowed"
-    for k in ('n_pairs', 'steps', 'train_steps', 'bs'):
-        v = getattr(c, k)
-        if isinstance(v, bool) or not isinstance(v, int) or v < 1:
-            raise ValueError(f'{k} must be an integer of at least 1, not {v!r}')
+    for k in ('n_pairs', 'steps', 'train_steps', 'bs'): _check_int(c, k)
     ts = c.teacher_steps  # None: the model folder's own
     if ts is not None and (isinstance(ts, bool) or not isinstance(ts, int) or ts < 1):
         raise ValueError(f"teacher_steps must be an integer of at least 1 (or None: the folder's), not {ts!r}")
@@ -211,16 +215,12 @@ class Critic(nn.Module):
     def forward(self, h:Tensor, labels:Tensor)->Tensor: # features (B,ch,H,W), labels (B,) -> logits (B,): real > 0
         f = self.body(h); return self.out(f).squeeze(1) + (self.emb(labels)*f).sum(1)
 
+# %% ../nbs/09_distillation.ipynb #d8f111a2
 def _check_dmd_config(c):
     "Refuse a DMD config that cannot run, saying what is allowed"
-    for k in ('iters', 'bs', 'fake_steps'):
-        v = getattr(c, k)
-        if isinstance(v, bool) or not isinstance(v, int) or v < 1:
-            raise ValueError(f'{k} must be an integer of at least 1, not {v!r}')
-    for k in ('warmup', 'seed') + (('n_real',) if c.n_real is not None else ()):
-        v = getattr(c, k)
-        if isinstance(v, bool) or not isinstance(v, int) or v < 0 or (k == 'n_real' and v < 1):
-            raise ValueError(f"{k} must be an integer of at least {1 if k == 'n_real' else 0}, not {v!r}")
+    for k in ('iters', 'bs', 'fake_steps'): _check_int(c, k)
+    for k in ('warmup', 'seed'): _check_int(c, k, 0)
+    if c.n_real is not None: _check_int(c, 'n_real')
     for k in ('lr', 'lr_fake'):
         if not getattr(c, k) > 0: raise ValueError(f'{k} must be positive, not {getattr(c, k)!r}')
     if c.guidance is not None and not c.guidance >= 1:
@@ -253,7 +253,92 @@ class DMDConfig:
 
 DMD_PRESETS = dict(fast=DMDConfig(), tiny=DMDConfig(name='tiny', iters=2, bs=8, warmup=1, n_real=256))
 
-# %% ../nbs/09_distillation.ipynb #26dc75d5
+# %% ../nbs/09_distillation.ipynb #16ff4306
+class _DMDRun:
+    "One `dmd_student` run's networks, optimisers, real latents and random stream (`g`)"
+    def __init__(self, pipe:Pipeline, cfg:DMDConfig):
+        from .data import load_fashion_mnist
+        from .training import encode_dataset
+        self.pipe, self.cfg, self.sched, self.dev, ss = pipe, cfg, pipe.sched, pipe.device, pipe.student_settings
+        self.ts = sampling_timesteps(ss.steps, self.sched.n_steps, ss.spacing, self.sched)
+        self.pred = pipe.prediction  # the teacher's and so the fake network's (the student's is 'v', as saved)
+        self.objective = 'flow' if self.pred == 'v' else 'denoise'  # the fake network's loss
+        torch.manual_seed(cfg.seed); self.g = torch.Generator().manual_seed(cfg.seed)
+        self.teacher = pipe.unet.float().eval().requires_grad_(False)
+        self.student = copy.deepcopy(pipe.student).float().train().requires_grad_(True)
+        self.avg = copy.deepcopy(self.student).eval().requires_grad_(False)
+        self.fake = copy.deepcopy(self.teacher).train().requires_grad_(True)
+        self.critic, self.feats = Critic(self.fake.cfg.chs[-1], self.fake.cfg.groups).to(self.dev), []
+        self.hook = self.fake.mid[-1].register_forward_hook(lambda m, i, o: self.feats.append(o))
+        self.opt = torch.optim.AdamW(self.student.parameters(), lr=cfg.lr, betas=(0.5, 0.999), weight_decay=0)
+        self.opt_fake = torch.optim.AdamW([*self.fake.parameters(), *self.critic.parameters()], lr=cfg.lr_fake,
+                                          betas=(0.5, 0.999), weight_decay=0)
+        x, y = load_fashion_mnist('train'); x, self.y = x[:cfg.n_real], y[:cfg.n_real]
+        self.mu, self.logvar = encode_dataset(pipe.vae, x, progress=False)
+        self.scale = pipe.vae.latent_scale.cpu()
+        s = pipe.teacher_settings.replace(guidance=cfg.guidance)
+        self.w = torch.tensor([s.weight_at(t, self.sched.n_steps) for t in range(self.sched.n_steps)])
+    def randn(self, shape)->Tensor: return torch.randn(shape, generator=self.g).to(self.dev)
+    def abar(self, t:Tensor)->Tensor: return self.sched.alpha_bar(t.to(self.dev)).view(-1, 1, 1, 1)
+
+# %% ../nbs/09_distillation.ipynb #e63f28d3
+@patch
+def real_x0(self:_DMDRun, xt, t, labels):
+    "The guided teacher's clean latent"
+    c, u = self.teacher(torch.cat([xt, xt]), torch.cat([t, t]).to(self.dev),
+                        torch.cat([labels, torch.full_like(labels, N_CLASSES)])).chunk(2)
+    return eps_and_x0(u + self.w[t].view(-1, 1, 1, 1).to(self.dev)*(c - u), xt, self.abar(t), self.pred)[1]
+
+@patch
+def logits(self:_DMDRun, x0, labels):
+    "The critic's logits for latents `x0`, noised to a random level"
+    t = torch.randint(20, 980, (len(x0),), generator=self.g)
+    self.feats.clear()
+    self.fake(q_sample(self.sched, x0, t.to(self.dev), self.randn(x0.shape)), t.to(self.dev), labels)
+    return self.critic(self.feats[-1], labels)
+
+@patch
+def fake_step(self:_DMDRun, x0, labels):
+    "One update of the fake network on the student's latents, and of the critic on them against real ones"
+    g, cfg = self.g, self.cfg
+    loss = diffusion_loss(self.fake, x0, labels, self.sched, self.pred, objective=self.objective, t_dist='uniform',
+                          generator=g)
+    if cfg.gan[1]:
+        i = torch.randint(0, len(self.mu), (len(x0),), generator=g)
+        real = ((self.mu[i] + (0.5*self.logvar[i]).exp()*torch.randn(x0.shape, generator=g))*self.scale).to(self.dev)
+        loss = loss + cfg.gan[1]*(F.softplus(-self.logits(real, self.y[i].to(self.dev))).mean()
+                                  + F.softplus(self.logits(x0, labels)).mean())
+    self.opt_fake.zero_grad(set_to_none=True); loss.backward(); self.opt_fake.step()
+
+@patch
+def draw(self:_DMDRun, grad:bool=True):
+    "A batch of the student's latents, and their labels"
+    labels = torch.randint(0, N_CLASSES, (self.cfg.bs,), generator=self.g).to(self.dev)
+    with torch.set_grad_enabled(grad):
+        return student_x0(self.student, self.randn((self.cfg.bs, *self.pipe.latent_shape)), labels, self.sched,
+                          self.ts, 'v'), labels
+
+# %% ../nbs/09_distillation.ipynb #dc95ab96
+@patch
+def student_step(self:_DMDRun):
+    "One update of the student (DMD loss and GAN term), its EMA, then `fake_steps` updates of the fake network"
+    cfg, fake = self.cfg, self.fake
+    x0, labels = self.draw()
+    t = torch.randint(20, 980, (cfg.bs,), generator=self.g)
+    xt = q_sample(self.sched, x0.detach(), t.to(self.dev), self.randn(x0.shape))
+    with torch.no_grad():
+        p_real = self.real_x0(xt, t, labels)
+        fake.eval(); p_fake = eps_and_x0(fake(xt, t.to(self.dev), labels), xt, self.abar(t), self.pred)[1]; fake.train()
+    loss = dmd_loss(x0, p_real, p_fake)
+    if cfg.gan[0]:
+        fake.requires_grad_(False); loss = loss + cfg.gan[0]*F.softplus(-self.logits(x0, labels)).mean()
+        fake.requires_grad_(True)
+    self.opt.zero_grad(set_to_none=True); loss.backward()
+    nn.utils.clip_grad_norm_(self.student.parameters(), 1.0); self.opt.step()
+    with torch.no_grad():
+        for pa, p in zip(self.avg.parameters(), self.student.parameters()): pa.lerp_(p, 1 - cfg.ema_decay)
+    for _ in range(cfg.fake_steps): self.fake_step(x0.detach(), labels)
+
 def dmd_student(pipe:Pipeline,         # a pipeline with a student (`pipe.student`), on the CPU or a GPU
                 cfg:DMDConfig|str='fast', # the run's config, or a preset's name
                 progress:bool=True,    # show progress bars
@@ -262,71 +347,15 @@ def dmd_student(pipe:Pipeline,         # a pipeline with a student (`pipe.studen
     "Fine-tune a pipeline's student by distribution matching (DMD2) against its guided UNet, and a GAN on real data"
     cfg = DMDConfig.preset(cfg) if isinstance(cfg, str) else cfg
     if pipe.student is None: raise ValueError('DMD fine-tunes a student: this model has none (distil one first)')
-    from .data import load_fashion_mnist
-    from .training import encode_dataset
-    sched, s, dev = pipe.sched, pipe.teacher_settings.replace(guidance=cfg.guidance), pipe.device
-    ts = sampling_timesteps(pipe.student_settings.steps, sched.n_steps, pipe.student_settings.spacing, sched)
-    pred = pipe.prediction  # the teacher's and so the fake network's (the student's is 'v', as `save_student` says)
-    objective = 'flow' if pred == 'v' else 'denoise'  # the fake network's loss
-    torch.manual_seed(cfg.seed); g = torch.Generator().manual_seed(cfg.seed)
-    teacher = pipe.unet.float().eval().requires_grad_(False)
-    student = copy.deepcopy(pipe.student).float().train().requires_grad_(True)
-    avg = copy.deepcopy(student).eval().requires_grad_(False)
-    fake = copy.deepcopy(teacher).train().requires_grad_(True)
-    critic, feats = Critic(fake.cfg.chs[-1], fake.cfg.groups).to(dev), []
-    hook = fake.mid[-1].register_forward_hook(lambda m, i, o: feats.append(o))
-    opt = torch.optim.AdamW(student.parameters(), lr=cfg.lr, betas=(0.5, 0.999), weight_decay=0)
-    opt_fake = torch.optim.AdamW([*fake.parameters(), *critic.parameters()], lr=cfg.lr_fake, betas=(0.5, 0.999),
-                                 weight_decay=0)
-    x, y = load_fashion_mnist('train'); x, y = x[:cfg.n_real], y[:cfg.n_real]
-    mu, logvar = encode_dataset(pipe.vae, x, progress=False)
-    scale = pipe.vae.latent_scale.cpu()
-    w = torch.tensor([s.weight_at(t, sched.n_steps) for t in range(sched.n_steps)])
-    abar = lambda t: sched.alpha_bar(t.to(dev)).view(-1, 1, 1, 1)
-    randn = lambda shape: torch.randn(shape, generator=g).to(dev)
-    def real_x0(xt, t, labels):  # the guided teacher's clean latent
-        c, u = teacher(torch.cat([xt, xt]), torch.cat([t, t]).to(dev),
-                       torch.cat([labels, torch.full_like(labels, N_CLASSES)])).chunk(2)
-        return eps_and_x0(u + w[t].view(-1, 1, 1, 1).to(dev)*(c - u), xt, abar(t), pred)[1]
-    def logits(x0, labels):  # the critic's, at a random noise level
-        t = torch.randint(20, 980, (len(x0),), generator=g)
-        feats.clear(); fake(q_sample(sched, x0, t.to(dev), randn(x0.shape)), t.to(dev), labels)
-        return critic(feats[-1], labels)
-    def fake_step(x0, labels):  # the fake network learns the student's latents; with the critic, tells them from real
-        loss = diffusion_loss(fake, x0, labels, sched, pred, objective=objective, t_dist='uniform', generator=g)
-        if cfg.gan[1]:
-            i = torch.randint(0, len(mu), (len(x0),), generator=g)
-            real = ((mu[i] + (0.5*logvar[i]).exp()*torch.randn(x0.shape, generator=g))*scale).to(dev)
-            loss = loss + cfg.gan[1]*(F.softplus(-logits(real, y[i].to(dev))).mean()
-                                      + F.softplus(logits(x0, labels)).mean())
-        opt_fake.zero_grad(set_to_none=True); loss.backward(); opt_fake.step()
-    def draw(grad:bool=True):  # a batch of the student's latents
-        labels = torch.randint(0, N_CLASSES, (cfg.bs,), generator=g).to(dev)
-        with torch.set_grad_enabled(grad):
-            return student_x0(student, randn((cfg.bs, *pipe.latent_shape)), labels, sched, ts, 'v'), labels
+    run, bar = _DMDRun(pipe, cfg), (lambda r, **kw: progress_bar(r, **kw)) if progress else (lambda r, **kw: r)
     try:
-        if callback: callback(0, avg)
-        warm = range(cfg.warmup)
-        for _ in progress_bar(warm, leave=False) if progress else warm: fake_step(*draw(False))
-        for it in progress_bar(range(1, cfg.iters + 1)) if progress else range(1, cfg.iters + 1):
-            x0, labels = draw()
-            t = torch.randint(20, 980, (cfg.bs,), generator=g)
-            xt = q_sample(sched, x0.detach(), t.to(dev), randn(x0.shape))
-            with torch.no_grad():
-                p_real = real_x0(xt, t, labels)
-                fake.eval(); p_fake = eps_and_x0(fake(xt, t.to(dev), labels), xt, abar(t), pred)[1]; fake.train()
-            loss = dmd_loss(x0, p_real, p_fake)
-            if cfg.gan[0]:
-                fake.requires_grad_(False); loss = loss + cfg.gan[0]*F.softplus(-logits(x0, labels)).mean()
-                fake.requires_grad_(True)
-            opt.zero_grad(set_to_none=True); loss.backward()
-            nn.utils.clip_grad_norm_(student.parameters(), 1.0); opt.step()
-            with torch.no_grad():
-                for pa, p in zip(avg.parameters(), student.parameters()): pa.lerp_(p, 1 - cfg.ema_decay)
-            for _ in range(cfg.fake_steps): fake_step(x0.detach(), labels)
-            if callback: callback(it, avg)
-    finally: hook.remove()
-    return avg
+        if callback: callback(0, run.avg)
+        for _ in bar(range(cfg.warmup), leave=False): run.fake_step(*run.draw(False))
+        for it in bar(range(1, cfg.iters + 1)):
+            run.student_step()
+            if callback: callback(it, run.avg)
+    finally: run.hook.remove()
+    return run.avg
 
 # %% ../nbs/09_distillation.ipynb #a1b2c3d2
 def _check_student(timesteps:list, sched:NoiseSchedule, s:SamplerSettings):

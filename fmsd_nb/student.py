@@ -84,6 +84,15 @@ def _destination(weights:str|None, out:str|None)->Path:
 # %% ../nbs/09_student.ipynb #29dfb1fa
 METHODS = ('pairs', 'dmd')  # fmsd_distill's --method: regression on the teacher's pairs, or distribution matching
 
+def _run_config(method:str, preset:str, changes:dict)->DistillConfig|DMDConfig:
+    "The config of an `fmsd_distill` run: the preset of `method` with the options given (refusing the other method's)"
+    if method not in METHODS: raise ValueError(f"--method must be 'pairs' or 'dmd', not {method!r}")
+    alien = [k for k in changes if k in (('n_pairs', 'teacher_steps') if method == 'dmd' else ('guidance',))]
+    if alien: raise ValueError(f"--{alien[0]} is not an option of --method {method}")
+    if method == 'pairs': return DistillConfig.preset(preset, **changes)
+    return DMDConfig.preset(preset, **{('iters' if k == 'train_steps' else k): v for k, v in changes.items()})
+
+# %% ../nbs/09_student.ipynb #c7b5c9bc
 @call_parse
 def fmsd_distill(weights:str=None,      # the teacher: a model folder (default: the shipped weights)
                  out:str=None,          # where to write the teacher's folder with the student (default: --weights)
@@ -99,15 +108,10 @@ def fmsd_distill(weights:str=None,      # the teacher: a model folder (default: 
                 ):
     "Distil a model's UNet and its guided sampler into a student that makes an image in one or two UNet passes"
     with cli_errors('fmsd_distill'):
-        if method not in METHODS: raise ValueError(f"--method must be 'pairs' or 'dmd', not {method!r}")
         changes = dict(n_pairs=n_pairs, teacher_steps=teacher_steps, train_steps=train_steps, guidance=guidance,
                        seed=seed)
         changes = {k: v for k, v in changes.items() if v is not None}
-        alien = [k for k in changes if k in (('n_pairs', 'teacher_steps') if method == 'dmd' else ('guidance',))]
-        if alien: raise ValueError(f"--{alien[0]} is not an option of --method {method}")
-        if method == 'dmd':
-            cfg = DMDConfig.preset(preset, **{('iters' if k == 'train_steps' else k): v for k, v in changes.items()})
-        else: cfg = DistillConfig.preset(preset, **changes)
+        cfg = _run_config(method, preset, changes)
         dest, src = _destination(weights, out), Path(weights) if weights else WEIGHTS_DIR
         meta = read_model_config(src)  # a missing or damaged folder fails now, not after the run
         t0 = time.time()
