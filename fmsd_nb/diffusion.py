@@ -216,16 +216,18 @@ def sampling_timesteps(steps:int,              # number of sampling steps S, 1..
     return ts
 
 # %% ../nbs/05_diffusion.ipynb #e04d7763
-def guided_output(model:nn.Module, # called as model(x, t, labels)
-                  x:Tensor,        # x_t (B,...)
-                  t:int,           # the current timestep
-                  labels:Tensor,   # class labels (B,) in 0..9
-                  guidance:float,  # w in uncond + w*(cond - uncond)
-                 )->Tensor:        # the guided model output
+def guided_output(model:nn.Module,       # called as model(x, t, labels)
+                  x:Tensor,              # x_t (B,...)
+                  t:int|Tensor,          # the current timestep, or one per example (B,)
+                  labels:Tensor,         # class labels (B,) in 0..9
+                  guidance:float|Tensor, # w in uncond + w*(cond - uncond), or one per example (B,)
+                 )->Tensor:              # the guided model output
     "The model's output with classifier-free guidance, from one (doubled) batch"
-    tt = torch.full((len(x),), t, dtype=torch.long, device=x.device)
+    tt = torch.as_tensor(t, dtype=torch.long, device=x.device).expand(len(x))
     null = torch.full_like(labels, N_CLASSES)
-    if guidance == 1: return model(x, tt, labels)
-    if guidance == 0: return model(x, tt, null)
+    if not torch.is_tensor(guidance):
+        if guidance == 1: return model(x, tt, labels)
+        if guidance == 0: return model(x, tt, null)
+    else: guidance = guidance.to(x.device).view(-1, *[1]*(x.dim() - 1))
     cond, uncond = model(torch.cat([x, x]), torch.cat([tt, tt]), torch.cat([labels, null])).chunk(2)
     return uncond + guidance*(cond - uncond)

@@ -16,9 +16,10 @@ from fastprogress.fastprogress import progress_bar
 from fastcore.basics import patch
 
 from .core import CheckpointError, pick_preset
-from .data import N_CLASSES
+from .data import N_CLASSES, load_fashion_mnist
+from .training import encode_dataset
 from .unet import UNet, UNetConfig
-from .diffusion import NoiseSchedule, sampling_timesteps, eps_and_x0, q_sample, diffusion_loss
+from .diffusion import NoiseSchedule, sampling_timesteps, eps_and_x0, q_sample, diffusion_loss, guided_output
 from .samplers import SamplerSettings, SAMPLERS, sample, ddim_step, ddim_update
 from .folder import load_network
 from .trainer import TrainConfig, Trainer
@@ -257,14 +258,12 @@ DMD_PRESETS = dict(fast=DMDConfig(), tiny=DMDConfig(name='tiny', iters=2, bs=8, 
 class _DMDRun:
     "One `dmd_student` run's networks, optimisers, real latents and random stream (`g`)"
     def __init__(self, pipe:Pipeline, cfg:DMDConfig):
-        from .data import load_fashion_mnist
-        from .training import encode_dataset
         self.pipe, self.cfg, self.sched, self.dev, ss = pipe, cfg, pipe.sched, pipe.device, pipe.student_settings
         self.ts = sampling_timesteps(ss.steps, self.sched.n_steps, ss.spacing, self.sched)
         self.pred = pipe.prediction  # the teacher's and so the fake network's (the student's is 'v', as saved)
         self.objective = 'flow' if self.pred == 'v' else 'denoise'  # the fake network's loss
         torch.manual_seed(cfg.seed); self.g = torch.Generator().manual_seed(cfg.seed)
-        self.teacher = pipe.unet.float().eval().requires_grad_(False)
+        self.teacher = copy.deepcopy(pipe.unet).float().eval().requires_grad_(False)  # the caller's is left as it is
         self.student = copy.deepcopy(pipe.student).float().train().requires_grad_(True)
         self.avg = copy.deepcopy(self.student).eval().requires_grad_(False)
         self.fake = copy.deepcopy(self.teacher).train().requires_grad_(True)
@@ -285,9 +284,8 @@ class _DMDRun:
 @patch
 def real_x0(self:_DMDRun, xt, t, labels):
     "The guided teacher's clean latent"
-    c, u = self.teacher(torch.cat([xt, xt]), torch.cat([t, t]).to(self.dev),
-                        torch.cat([labels, torch.full_like(labels, N_CLASSES)])).chunk(2)
-    return eps_and_x0(u + self.w[t].view(-1, 1, 1, 1).to(self.dev)*(c - u), xt, self.abar(t), self.pred)[1]
+    out = guided_output(self.teacher, xt, t.to(self.dev), labels, self.w[t])  # a timestep and a scale per latent
+    return eps_and_x0(out, xt, self.abar(t), self.pred)[1]
 
 @patch
 def logits(self:_DMDRun, x0, labels):

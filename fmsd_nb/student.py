@@ -21,7 +21,7 @@ from .app import load_pretrained
 from .distill import DistillConfig, DMDConfig, teacher_pairs, fit_student, student_unet, dmd_student
 
 # %% auto #0
-__all__ = ['METHODS', 'distill', 'distill_dmd', 'save_student', 'fmsd_distill']
+__all__ = ['METHODS', 'distill', 'distill_dmd', 'save_student', 'fmsd_distill', 'student_runs']
 
 # %% ../nbs/09_student.ipynb #a74dcfd3
 def distill(weights:str|Path|None=None,  # the teacher's model folder (default: the shipped weights)
@@ -121,8 +121,17 @@ def fmsd_distill(weights:str=None,      # the teacher: a model folder (default: 
         made = dict(command=' '.join(['fmsd_distill'] + flags), date=datetime.date.today().isoformat(),
                     machine=machine_info(), minutes=round((time.time() - t0)/60, 2), **record)
         made.pop('timesteps')
-        if method == 'dmd': made['dmd'] = asdict(cfg)  # the student's `distill` entry stays the one it started as
+        if method == 'dmd':  # the student's `distill` entry stays the one it started as, its record is kept
+            made |= dict(dmd=asdict(cfg), started_from=meta['student'].get('made'))
         dcfg = DistillConfig(**meta['student']['distill']) if method == 'dmd' else cfg
         save_student(dest, student, dcfg, record['timesteps'], made, default, src=src)
     parts = ', '.join(f"{k.split('_')[0]} {made[k]:.1f}" for k in ('pairs_minutes', 'training_minutes') if k in made)
     print(f"wrote the {'DMD ' if method == 'dmd' else ''}student into {dest} in {made['minutes']:.1f} min ({parts})")
+
+# %% ../nbs/09_student.ipynb #227089b0
+def student_runs(meta:dict, # a model folder's config.json (`read_model_config`)
+                )->list:    # the `made` record of each run that made its student, first run first
+    "The runs that made a folder's student: its distillation, then each DMD run that fine-tuned it (`started_from`)"
+    record, runs = meta.get('student', {}).get('made'), []
+    while record: runs.insert(0, record); record = record.get('started_from')
+    return runs

@@ -23,6 +23,7 @@ from .metrics import (evaluate, features, test_features, gaussian_fit, frechet_t
                              default_classifier, real_like, vae_reconstruct)
 from .panel import PANEL_COLUMNS, panel_table, seed_spread, _figure
 from .bench import seconds_per_80, bench_training, bench_sampling, sampling_ways, describe
+from .student import student_runs
 
 # %% auto #0
 __all__ = ['STUDIES', 'REFERENCE_WAY', 'QUALITY_SETTINGS', 'README_PANEL', 'SPREAD_SETTINGS', 'results_dir', 'save_study',
@@ -429,9 +430,12 @@ def readme_speed_table(s:dict,    # the stored `speed` study (`load_study('speed
     "The README's speed table: training and sampling of `fast` beside the reference recipe, measured side by side"
     ips = {(r['stage'], r['preset']): r['images_per_s'] for r in s['rows'] if r['what'] == 'training'}
     secs = {r['way']: r['seconds'] for r in s['rows'] if r['what'] == 'sampling'}
-    train_min, distill_min = meta['made']['wall_minutes'], meta.get('student', {}).get('made', {}).get('minutes', 0)
+    runs = student_runs(meta)  # the student's distillation, then its DMD fine-tuning, if any
+    train_min, distill_min = meta['made']['wall_minutes'], sum(r.get('minutes', 0) for r in runs)
     ours, ref_h = train_min + distill_min, _reference_hours(ips)
-    whole = f"{ours:.0f} min ({train_min:.0f} training, {distill_min:.0f} distilling the student)"
+    how = ' + '.join(f"{r.get('minutes', 0):.0f}" for r in runs)
+    whole = f"{ours:.0f} min ({train_min:.0f} training, {distill_min:.0f} making the student" + (
+        f": {how} in {len(runs)} runs)" if len(runs) > 1 else ')')
     rows = [('diffusion UNet training, images/s', f"{ips['unet', 'fast']:.0f}", f"{ips['unet', 'reference']:.0f}",
              f"{ips['unet', 'fast']/ips['unet', 'reference']:.1f}x"),
             ('VAE training, images/s (the same network)', f"{ips['vae', 'fast']:.0f}", f"{ips['vae', 'reference']:.0f}",
