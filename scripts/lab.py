@@ -473,13 +473,21 @@ def dmd_run(out:str|Path='runs/dmd',   # the new model folder: `src` with the DM
 
 @study
 def dmd(folders:tuple=('runs/dmd15', 'runs/dmd15_seed1'), # `dmd_run` folders
-        per_class:int=1000, seeds:tuple=(0, 1, 2))->list:
+        per_class:int=1000, seeds:tuple=(0, 1, 2),
+        steps:tuple=(20,))->list: # the shipped UNet's guided rows
     """The student fine-tuned by distribution matching (`dmd_run`) beside the shipped student and the sampler it was
     distilled from, the shipped UNet's 20 guided steps, in one run; each DMD row keeps its run's quick looks"""
-    rows = candidates(folders, per_class, seeds, unet_rows=(), steps=(20,), shipped_unet=True)
+    rows = candidates(folders, per_class, seeds, unet_rows=(), steps=steps, shipped_unet=True)
     for r in rows:
         if r.get('model') in folders: r['dmd'] = read_model_config(r['model'])['student']['made']
     return rows
+
+@study
+def dmd_longer(folders:tuple=('runs/dmd_x2',), # `dmd_run` from the shipped folder, whose student is DMD's already
+               per_class:int=1000, seeds:tuple=(0, 1, 2))->list:
+    """`dmd` in a study of its own: the shipped student (500 DMD updates) fine-tuned for 500 more, beside it, in one
+    run (the twenty guided steps are `panel_10k`'s, measured with the same seeds)"""
+    return dmd(folders, per_class, seeds, steps=())
 
 def train_lever_runs():
     "Train the levers' model folders into `runs/` (relative to nbs/): hours on a 2-core CPU"
