@@ -430,12 +430,10 @@ def readme_speed_table(s:dict,    # the stored `speed` study (`load_study('speed
     "The README's speed table: training and sampling of `fast` beside the reference recipe, measured side by side"
     ips = {(r['stage'], r['preset']): r['images_per_s'] for r in s['rows'] if r['what'] == 'training'}
     secs = {r['way']: r['seconds'] for r in s['rows'] if r['what'] == 'sampling'}
-    runs = student_runs(meta)  # the student's distillation, then its DMD fine-tuning, if any
-    train_min, distill_min = meta['made']['wall_minutes'], sum(r.get('minutes', 0) for r in runs)
-    ours, ref_h = train_min + distill_min, _reference_hours(ips)
-    how = ' + '.join(f"{r.get('minutes', 0):.0f}" for r in runs)
-    whole = f"{ours:.0f} min ({train_min:.0f} training, {distill_min:.0f} making the student" + (
-        f": {how} in {len(runs)} runs)" if len(runs) > 1 else ')')
+    mins = [meta['made']['wall_minutes']] + [r.get('minutes', 0) for r in student_runs(meta)]  # training, the student's
+    ours, ref_h = sum(mins), _reference_hours(ips)
+    how = f": {' + '.join(f'{m:.0f}' for m in mins[1:])} in {len(mins) - 1} runs" if len(mins) > 2 else ''
+    whole = f"{ours:.0f} min ({mins[0]:.0f} training, {ours - mins[0]:.0f} making the student{how})"
     rows = [('diffusion UNet training, images/s', f"{ips['unet', 'fast']:.0f}", f"{ips['unet', 'reference']:.0f}",
              f"{ips['unet', 'fast']/ips['unet', 'reference']:.1f}x"),
             ('VAE training, images/s (the same network)', f"{ips['vae', 'fast']:.0f}", f"{ips['vae', 'reference']:.0f}",
