@@ -4,7 +4,7 @@
 
 # %% ../nbs/09_distillation.ipynb #62ac0977
 from __future__ import annotations
-import copy, dataclasses
+import copy, dataclasses, json, time
 from dataclasses import dataclass, asdict, field
 from functools import partial
 from pathlib import Path
@@ -15,20 +15,21 @@ import torch.nn.functional as F
 from fastprogress.fastprogress import progress_bar
 from fastcore.basics import patch
 
-from .core import CheckpointError, pick_preset
+from .core import CheckpointError, Interrupted, pick_preset, save_tensors, load_tensors
 from .data import N_CLASSES, load_fashion_mnist
 from .training import encode_dataset
 from .unet import UNet, UNetConfig
 from .diffusion import NoiseSchedule, sampling_timesteps, eps_and_x0, q_sample, diffusion_loss, guided_output
 from .samplers import SamplerSettings, SAMPLERS, sample, ddim_step, ddim_update
 from .folder import load_network
-from .trainer import TrainConfig, Trainer
+from .trainer import TrainConfig, Trainer, _CatchSignals, _opt_tensors, _load_opt, _sub
 from .app import Pipeline, Network
 
 
 # %% auto #0
-__all__ = ['DISTILL_PRESETS', 'DMD_PRESETS', 'teacher_pairs', 'distill_loss', 'DistillConfig', 'fit_student', 'student_unet',
-           'student_x0', 'dmd_loss', 'Critic', 'DMDConfig', 'dmd_student', 'use_network']
+__all__ = ['DISTILL_PRESETS', 'DMD_PRESETS', 'DMD_STATE', 'teacher_pairs', 'distill_loss', 'DistillConfig', 'fit_student',
+           'student_unet', 'student_x0', 'dmd_loss', 'Critic', 'DMDConfig', 'dmd_progress', 'dmd_student',
+           'use_network']
 
 # %% ../nbs/09_distillation.ipynb #47970f18
 @torch.no_grad()
@@ -260,6 +261,7 @@ class _DMDRun:
     def __init__(self, pipe:Pipeline, cfg:DMDConfig):
         self.pipe, self.cfg, self.sched, self.dev, ss = pipe, cfg, pipe.sched, pipe.device, pipe.student_settings
         self.ts = sampling_timesteps(ss.steps, self.sched.n_steps, ss.spacing, self.sched)
+        self.started = str(getattr(pipe, 'meta', {}).get('student', {}).get('file'))  # the student's file
         self.pred = pipe.prediction  # the teacher's and so the fake network's (the student's is 'v', as saved)
         self.objective = 'flow' if self.pred == 'v' else 'denoise'  # the fake network's loss
         torch.manual_seed(cfg.seed); self.g = torch.Generator().manual_seed(cfg.seed)
@@ -337,21 +339,83 @@ def student_step(self:_DMDRun):
         for pa, p in zip(self.avg.parameters(), self.student.parameters()): pa.lerp_(p, 1 - cfg.ema_decay)
     for _ in range(cfg.fake_steps): self.fake_step(x0.detach(), labels)
 
+# %% ../nbs/09_distillation.ipynb #88d73325
+DMD_STATE = 'dmd_state.safetensors'  # an unfinished DMD run's checkpoint, in the folder it is to write
+_NETS, _OPTS = ('student', 'avg', 'fake', 'critic'), ('opt', 'opt_fake')
+
+@patch
+def save(self:_DMDRun, path:Path, progress:dict):
+    "One atomic checkpoint of the run: its four networks, both optimisers, its random streams and `progress`"
+    ts, groups = {}, {}
+    for name in _NETS: ts.update({f'{name}.{k}': v for k, v in getattr(self, name).state_dict().items()})
+    for name in _OPTS:
+        o, groups[name] = _opt_tensors(getattr(self, name)); ts.update({f'{name}.{k}': v for k, v in o.items()})
+    ts['rng.g'], ts['rng.torch'] = self.g.get_state(), torch.get_rng_state()
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
+    save_tensors(ts, path, metadata={'format': 'fmsd_nb.dmd.v1', 'config': json.dumps(asdict(self.cfg)),
+                                     'student': self.started, 'progress': json.dumps(progress),
+                                     'opt_groups': json.dumps(groups)})
+
+# %% ../nbs/09_distillation.ipynb #dcb4e5ca
+def _dmd_state(path:Path)->tuple[dict, dict]:
+    "The tensors and header of a DMD checkpoint, or a `CheckpointError`"
+    ts, meta = load_tensors(path)
+    if meta.get('format') != 'fmsd_nb.dmd.v1': raise CheckpointError(f"{path} is not a DMD run's checkpoint")
+    return ts, meta
+
+def dmd_progress(path:str|Path)->dict: # a DMD checkpoint
+    "How far the run saved in `path` got: warmup updates, student updates and seconds"
+    return json.loads(_dmd_state(Path(path))[1]['progress'])
+
+@patch
+def load(self:_DMDRun, path:Path)->dict:
+    "Restore the run `save` wrote, if it is this run's (the same config, from the same student); its progress"
+    ts, meta = _dmd_state(path)
+    then, now = json.loads(meta['config']), json.loads(json.dumps(asdict(self.cfg)))
+    diff = [f'{k}: {then.get(k)!r} in the checkpoint, {v!r} now' for k, v in now.items() if then.get(k) != v]
+    if meta.get('student') != self.started: diff.append(f"the student it started from: {meta.get('student')!r} "
+                                                         f"in the checkpoint, {self.started!r} now")
+    if diff: raise CheckpointError(f'{path} is another run ({"; ".join(diff)}): resume it with the same settings, '
+                                   'or remove it to start again')
+    try:
+        for name in _NETS: getattr(self, name).load_state_dict(_sub(ts, f'{name}.'))
+        groups = json.loads(meta['opt_groups'])
+        for name in _OPTS: _load_opt(getattr(self, name), _sub(ts, f'{name}.'), groups[name])
+        self.g.set_state(ts['rng.g']); torch.set_rng_state(ts['rng.torch'])
+    except (RuntimeError, KeyError, ValueError) as e:
+        raise CheckpointError(f'{path} does not fit this run: {e}') from None
+    return json.loads(meta['progress'])
+
+# %% ../nbs/09_distillation.ipynb #01c72782
 def dmd_student(pipe:Pipeline,         # a pipeline with a student (`pipe.student`), on the CPU or a GPU
                 cfg:DMDConfig|str='fast', # the run's config, or a preset's name
                 progress:bool=True,    # show progress bars
                 callback=None,         # called as callback(update, ema_student), before the first update and after each
+                ckpt:str|Path|None=None, # a checkpoint: resumed from when it is there, kept up to date (None: none)
+                ckpt_seconds:float|None=300., # write it this often, and on Ctrl-C (None: on Ctrl-C only)
                )->nn.Module:           # the EMA student (eval mode)
     "Fine-tune a pipeline's student by distribution matching (DMD2) against its guided UNet, and a GAN on real data"
     cfg = DMDConfig.preset(cfg) if isinstance(cfg, str) else cfg
     if pipe.student is None: raise ValueError('DMD fine-tunes a student: this model has none (distil one first)')
     run, bar = _DMDRun(pipe, cfg), (lambda r, **kw: progress_bar(r, **kw)) if progress else (lambda r, **kw: r)
+    p = run.load(ckpt) if ckpt and Path(ckpt).exists() else dict(warmup=0, updates=0, seconds=0.)
+    t0, saved = time.time() - p['seconds'], time.time()
+    def keep(stop=False):
+        nonlocal saved; p['seconds'] = time.time() - t0
+        if ckpt: run.save(ckpt, p); saved = time.time()
+        if stop: raise Interrupted(f"interrupted at DMD update {p['updates']}/{cfg.iters}: " + (
+            f'checkpoint saved in {Path(ckpt).parent}; rerun with --resume to continue' if ckpt else 'no checkpoint'))
     try:
-        if callback: callback(0, run.avg)
-        for _ in bar(range(cfg.warmup), leave=False): run.fake_step(*run.draw(False))
-        for it in bar(range(1, cfg.iters + 1)):
-            run.student_step()
-            if callback: callback(it, run.avg)
+        with _CatchSignals() as sig:
+            if callback and not p['updates']: callback(0, run.avg)
+            for _ in bar(range(p['warmup'], cfg.warmup), leave=False):
+                if sig.hit: keep(stop=True)
+                run.fake_step(*run.draw(False)); p['warmup'] += 1
+            for it in bar(range(p['updates'] + 1, cfg.iters + 1)):
+                if sig.hit: keep(stop=True)
+                run.student_step(); p['updates'] = it
+                if callback: callback(it, run.avg)
+                if ckpt_seconds is not None and time.time() - saved >= ckpt_seconds: keep()
     finally: run.hook.remove()
     return run.avg
 

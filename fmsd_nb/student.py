@@ -19,6 +19,7 @@ from .samplers import SamplerSettings
 from .folder import load_model, copy_model
 from .app import load_pretrained
 from .distill import DistillConfig, DMDConfig, teacher_pairs, fit_student, student_unet, dmd_student
+from .distill import DMD_STATE, dmd_progress
 
 # %% auto #0
 __all__ = ['METHODS', 'distill', 'distill_dmd', 'save_student', 'fmsd_distill', 'student_runs']
@@ -46,14 +47,15 @@ def distill_dmd(weights:str|Path|None=None, # the model folder, with a student (
                 cfg:DMDConfig|str='fast',    # the run's config, or a preset's name
                 device=None,                 # 'cpu' or 'cuda' (default: CUDA when present)
                 progress:bool=True,          # show progress bars
+                ckpt:str|Path|None=None,     # the run's checkpoint: resumed from when it is there (`dmd_student`)
                )->tuple[nn.Module, dict]:    # the student (EMA weights, eval mode); its timesteps and minutes
     "Fine-tune a model folder's student by distribution matching (DMD2) against the folder's guided UNet"
     cfg, src = DMDConfig.preset(cfg) if isinstance(cfg, str) else cfg, Path(weights or WEIGHTS_DIR)
     pipe = load_pretrained(src, device=default_device(device))
     if pipe.student is None:
         raise ValueError(f'{src} has no student to fine-tune: distil one first (fmsd_distill without --method dmd)')
-    t0 = time.time()
-    student = dmd_student(pipe, cfg, progress)
+    t0 = time.time() - (dmd_progress(ckpt)['seconds'] if ckpt and Path(ckpt).exists() else 0)  # with the runs before
+    student = dmd_student(pipe, cfg, progress, ckpt=ckpt)
     return student, dict(timesteps=[int(t) for t in pipe.meta['student']['timesteps']],
                          training_minutes=round((time.time() - t0)/60, 2))
 
@@ -81,6 +83,18 @@ def _destination(weights:str|None, out:str|None)->Path:
     raise ValueError(f'name the model folder to write with --out (a copy of the teacher with its student); '
                      f'to replace the shipped student, --out {WEIGHTS_DIR}')
 
+def _checkpoint(method:str, dest:Path, resume:bool)->Path|None:
+    "The DMD run's checkpoint in the folder it writes; refuse to start over an interrupted run, or resume none"
+    if method != 'dmd':
+        if resume: raise ValueError('--resume is an option of --method dmd: pairs runs keep no checkpoint')
+        return None
+    ck, where = dest/DMD_STATE, f'{dest} holds'
+    if resume and not ck.exists(): raise ValueError(f'nothing to resume: {where} no interrupted DMD run ({DMD_STATE})')
+    if not resume and ck.exists():
+        raise ValueError(f'{where} an interrupted DMD run ({DMD_STATE}): rerun with --resume to go on with it, or '
+                         f'remove that file to start again')
+    return ck
+
 # %% ../nbs/09_student.ipynb #29dfb1fa
 METHODS = ('pairs', 'dmd')  # fmsd_distill's --method: regression on the teacher's pairs, or distribution matching
 
@@ -104,6 +118,7 @@ def fmsd_distill(weights:str=None,      # the teacher: a model folder (default: 
                  train_steps:int=None,  # training steps (default: the preset's; dmd: the student's updates)
                  guidance:float=None,   # dmd: the guidance of the teacher it matches (default: the preset's, 1.5)
                  seed:int=None,         # seeds the pairs, the student and the batches (default: the preset's, 0)
+                 resume:store_true=False, # dmd: go on with the run Ctrl-C stopped (its checkpoint is in --out)
                  device:str=None,       # 'cpu' or 'cuda' (default: CUDA when present)
                 ):
     "Distil a model's UNet and its guided sampler into a student that makes an image in one or two UNet passes"
@@ -114,8 +129,9 @@ def fmsd_distill(weights:str=None,      # the teacher: a model folder (default: 
         cfg = _run_config(method, preset, changes)
         dest, src = _destination(weights, out), Path(weights) if weights else WEIGHTS_DIR
         meta = read_model_config(src)  # a missing or damaged folder fails now, not after the run
-        t0 = time.time()
-        student, record = (distill_dmd if method == 'dmd' else distill)(src, cfg, device)
+        ck = _checkpoint(method, dest, resume)
+        t0 = time.time() - (dmd_progress(ck)['seconds'] if resume else 0)  # with the runs before
+        student, record = distill_dmd(src, cfg, device, ckpt=ck) if ck else distill(src, cfg, device)
         args = dict(weights=weights, out=out, preset=preset, method=None if method == 'pairs' else method, **changes)
         flags = [f'--{k} {v}' for k, v in args.items() if v is not None] + ['--default']*default
         made = dict(command=' '.join(['fmsd_distill'] + flags), date=datetime.date.today().isoformat(),
@@ -125,6 +141,7 @@ def fmsd_distill(weights:str=None,      # the teacher: a model folder (default: 
             made |= dict(dmd=asdict(cfg), started_from=meta['student'].get('made'))
         dcfg = DistillConfig(**meta['student']['distill']) if method == 'dmd' else cfg
         save_student(dest, student, dcfg, record['timesteps'], made, default, src=src)
+        if ck: ck.unlink(missing_ok=True)  # the run is done: its student is written
     parts = ', '.join(f"{k.split('_')[0]} {made[k]:.1f}" for k in ('pairs_minutes', 'training_minutes') if k in made)
     print(f"wrote the {'DMD ' if method == 'dmd' else ''}student into {dest} in {made['minutes']:.1f} min ({parts})")
 

@@ -489,6 +489,13 @@ def dmd_longer(folders:tuple=('runs/dmd_x2',), # `dmd_run` from the shipped fold
     run (the twenty guided steps are `panel_10k`'s, measured with the same seeds)"""
     return dmd(folders, per_class, seeds, steps=())
 
+@study
+def dmd_levers(folders:tuple=('runs/dmd_gan3',), # `dmd_run` folders from the pairs student, with other settings
+               per_class:int=1000, seeds:tuple=(0, 1, 2))->list:
+    """`dmd` in a study of its own: DMD runs from the same student as the shipped one (the pairs student) with one
+    setting changed each, beside the shipped student, in one run"""
+    return dmd(folders, per_class, seeds, steps=())
+
 def train_lever_runs():
     "Train the levers' model folders into `runs/` (relative to nbs/): hours on a 2-core CPU"
     train(TrainConfig.preset('fast', **FAST_BEFORE), 'runs/fast0')
