@@ -18,6 +18,7 @@ from fastcore.basics import patch
 from .core import CheckpointError, Interrupted, pick_preset, save_tensors, load_tensors
 from .data import N_CLASSES, load_fashion_mnist
 from .training import encode_dataset
+from .classifiers import weights_hash
 from .unet import UNet, UNetConfig
 from .diffusion import NoiseSchedule, sampling_timesteps, eps_and_x0, q_sample, diffusion_loss, guided_output
 from .samplers import SamplerSettings, SAMPLERS, sample, ddim_step, ddim_update
@@ -261,7 +262,7 @@ class _DMDRun:
     def __init__(self, pipe:Pipeline, cfg:DMDConfig):
         self.pipe, self.cfg, self.sched, self.dev, ss = pipe, cfg, pipe.sched, pipe.device, pipe.student_settings
         self.ts = sampling_timesteps(ss.steps, self.sched.n_steps, ss.spacing, self.sched)
-        self.started = str(getattr(pipe, 'meta', {}).get('student', {}).get('file'))  # the student's file
+        self.started = weights_hash(pipe.unet) + weights_hash(pipe.student)  # what the run starts from
         self.pred = pipe.prediction  # the teacher's and so the fake network's (the student's is 'v', as saved)
         self.objective = 'flow' if self.pred == 'v' else 'denoise'  # the fake network's loss
         torch.manual_seed(cfg.seed); self.g = torch.Generator().manual_seed(cfg.seed)
@@ -351,40 +352,38 @@ def save(self:_DMDRun, path:Path, progress:dict):
     for name in _OPTS:
         o, groups[name] = _opt_tensors(getattr(self, name)); ts.update({f'{name}.{k}': v for k, v in o.items()})
     ts['rng.g'], ts['rng.torch'] = self.g.get_state(), torch.get_rng_state()
-    Path(path).parent.mkdir(parents=True, exist_ok=True)
-    save_tensors(ts, path, metadata={'format': 'fmsd_nb.dmd.v1', 'config': json.dumps(asdict(self.cfg)),
-                                     'student': self.started, 'progress': json.dumps(progress),
-                                     'opt_groups': json.dumps(groups)})
+    save_tensors(ts, path, metadata={'format': 'fmsd_nb.dmd.v1', 'config': json.dumps(asdict(self.cfg)), 'started':
+                                     self.started, 'progress': json.dumps(progress), 'opt_groups': json.dumps(groups)})
 
 # %% ../nbs/09_distillation.ipynb #dcb4e5ca
 def _dmd_state(path:Path)->tuple[dict, dict]:
-    "The tensors and header of a DMD checkpoint, or a `CheckpointError`"
-    ts, meta = load_tensors(path)
-    if meta.get('format') != 'fmsd_nb.dmd.v1': raise CheckpointError(f"{path} is not a DMD run's checkpoint")
-    return ts, meta
+    "A DMD checkpoint's tensors and header (config, progress, opt_groups, started), or a `CheckpointError`"
+    ts, m = load_tensors(path)
+    if m.get('format') != 'fmsd_nb.dmd.v1': raise CheckpointError(f"{path} is not a DMD run's checkpoint")
+    try: return ts, dict(started=m['started'], **{k: json.loads(m[k]) for k in ('config', 'progress', 'opt_groups')})
+    except (KeyError, ValueError) as e: raise CheckpointError(f'{path} is damaged ({type(e).__name__}: {e})') from None
 
 def dmd_progress(path:str|Path)->dict: # a DMD checkpoint
     "How far the run saved in `path` got: warmup updates, student updates and seconds"
-    return json.loads(_dmd_state(Path(path))[1]['progress'])
+    return _dmd_state(Path(path))[1]['progress']
 
 @patch
 def load(self:_DMDRun, path:Path)->dict:
-    "Restore the run `save` wrote, if it is this run's (the same config, from the same student); its progress"
+    "Restore the run `save` wrote, if it is this run's (the same config, from the same networks); its progress"
     ts, meta = _dmd_state(path)
-    then, now = json.loads(meta['config']), json.loads(json.dumps(asdict(self.cfg)))
-    diff = [f'{k}: {then.get(k)!r} in the checkpoint, {v!r} now' for k, v in now.items() if then.get(k) != v]
-    if meta.get('student') != self.started: diff.append(f"the student it started from: {meta.get('student')!r} "
-                                                         f"in the checkpoint, {self.started!r} now")
-    if diff: raise CheckpointError(f'{path} is another run ({"; ".join(diff)}): resume it with the same settings, '
-                                   'or remove it to start again')
+    now = json.loads(json.dumps(asdict(self.cfg)))
+    diff = [f'{k}: {meta["config"].get(k)!r} in the checkpoint, {v!r} now' for k, v in now.items()
+            if meta['config'].get(k) != v]
+    if meta['started'] != self.started: diff.append('it started from another teacher or student')
+    if diff: raise CheckpointError(f'{path} is another run ({"; ".join(diff)}): go on with it with the same settings '
+                                   'and model folder, or remove it to start again')
     try:
         for name in _NETS: getattr(self, name).load_state_dict(_sub(ts, f'{name}.'))
-        groups = json.loads(meta['opt_groups'])
-        for name in _OPTS: _load_opt(getattr(self, name), _sub(ts, f'{name}.'), groups[name])
+        for name in _OPTS: _load_opt(getattr(self, name), _sub(ts, f'{name}.'), meta['opt_groups'][name])
         self.g.set_state(ts['rng.g']); torch.set_rng_state(ts['rng.torch'])
     except (RuntimeError, KeyError, ValueError) as e:
         raise CheckpointError(f'{path} does not fit this run: {e}') from None
-    return json.loads(meta['progress'])
+    return meta['progress']
 
 # %% ../nbs/09_distillation.ipynb #01c72782
 def dmd_student(pipe:Pipeline,         # a pipeline with a student (`pipe.student`), on the CPU or a GPU
@@ -392,7 +391,7 @@ def dmd_student(pipe:Pipeline,         # a pipeline with a student (`pipe.studen
                 progress:bool=True,    # show progress bars
                 callback=None,         # called as callback(update, ema_student), before the first update and after each
                 ckpt:str|Path|None=None, # a checkpoint: resumed from when it is there, kept up to date (None: none)
-                ckpt_seconds:float|None=300., # write it this often, and on Ctrl-C (None: on Ctrl-C only)
+                ckpt_seconds:float|None=300., # write it this often, on Ctrl-C and at the end (None: not often)
                )->nn.Module:           # the EMA student (eval mode)
     "Fine-tune a pipeline's student by distribution matching (DMD2) against its guided UNet, and a GAN on real data"
     cfg = DMDConfig.preset(cfg) if isinstance(cfg, str) else cfg
@@ -404,18 +403,22 @@ def dmd_student(pipe:Pipeline,         # a pipeline with a student (`pipe.studen
         nonlocal saved; p['seconds'] = time.time() - t0
         if ckpt: run.save(ckpt, p); saved = time.time()
         if stop: raise Interrupted(f"interrupted at DMD update {p['updates']}/{cfg.iters}: " + (
-            f'checkpoint saved in {Path(ckpt).parent}; rerun with --resume to continue' if ckpt else 'no checkpoint'))
+            f'checkpoint saved in {ckpt}; call again with it (fmsd_distill: rerun with --resume) to go on'
+            if ckpt else 'no checkpoint'))
+    due = lambda: ckpt_seconds is not None and time.time() - saved >= ckpt_seconds
     try:
         with _CatchSignals() as sig:
             if callback and not p['updates']: callback(0, run.avg)
             for _ in bar(range(p['warmup'], cfg.warmup), leave=False):
                 if sig.hit: keep(stop=True)
                 run.fake_step(*run.draw(False)); p['warmup'] += 1
+                if due(): keep()
             for it in bar(range(p['updates'] + 1, cfg.iters + 1)):
                 if sig.hit: keep(stop=True)
                 run.student_step(); p['updates'] = it
                 if callback: callback(it, run.avg)
-                if ckpt_seconds is not None and time.time() - saved >= ckpt_seconds: keep()
+                if due(): keep()
+        if ckpt: keep()  # the finished run: called again with this file, it returns the same student
     finally: run.hook.remove()
     return run.avg
 

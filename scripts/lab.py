@@ -7,7 +7,7 @@ package. The results notebook imports it; from the shell it runs one study and s
 
 Model folders named here (`runs/...`) are relative to nbs/, where the script works."""
 from __future__ import annotations
-import ast, copy, inspect, os, shutil, sys, time
+import ast, copy, inspect, os, shutil, subprocess, sys, time
 from dataclasses import asdict
 from pathlib import Path
 
@@ -489,6 +489,14 @@ def dmd_longer(folders:tuple=('runs/dmd_x2',), # `dmd_run` from the shipped fold
     run (the twenty guided steps are `panel_10k`'s, measured with the same seeds)"""
     return dmd(folders, per_class, seeds, steps=())
 
+def pairs_folder(out:str|Path='runs/pairs', # the folder to write
+                 commit:str='557604b'):     # a commit of this repository whose package shipped the pairs student
+    "The package's model folder as it was at `commit`, from git: the pairs student the shipped DMD run started from"
+    out, git = Path(out), lambda *a, **kw: subprocess.run(['git', *a], capture_output=True, check=True, cwd=NBS.parent)
+    out.mkdir(parents=True, exist_ok=True)
+    for f in git('ls-tree', '--name-only', commit, 'fmsd_nb/weights/').stdout.decode().split():
+        (out/Path(f).name).write_bytes(git('show', f'{commit}:{f}').stdout)
+
 @study
 def dmd_levers(folders:tuple=('runs/dmd_gan3',), # `dmd_run` folders from the pairs student, with other settings
                per_class:int=1000, seeds:tuple=(0, 1, 2))->list:
@@ -523,7 +531,7 @@ def _value(v:str):
     except (ValueError, SyntaxError): return v
 
 # they write model folders, not studies
-RUN_MAKERS = ('train_lever_runs', 'weak_model', 'scaling_run', 'design_run', 'lever_run', 'dmd_run')
+RUN_MAKERS = ('train_lever_runs', 'weak_model', 'scaling_run', 'design_run', 'lever_run', 'dmd_run', 'pairs_folder')
 
 def main(argv:list):
     "`python scripts/lab.py NAME [key=value ...]`: run a study or one of `RUN_MAKERS`, from nbs/"
