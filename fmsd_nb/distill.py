@@ -28,9 +28,9 @@ from .app import Pipeline, Network
 
 
 # %% auto #0
-__all__ = ['DISTILL_PRESETS', 'DMD_PRESETS', 'DMD_STATE', 'teacher_pairs', 'distill_loss', 'DistillConfig', 'fit_student',
-           'student_unet', 'student_x0', 'dmd_loss', 'Critic', 'DMDConfig', 'dmd_progress', 'dmd_student',
-           'use_network']
+__all__ = ['DISTILL_PRESETS', 'DMD_PRESETS', 'DMD_STATE', 'teacher_pairs', 'student_passes', 'distill_loss', 'DistillConfig',
+           'fit_student', 'student_unet', 'student_x0', 'dmd_loss', 'Critic', 'DMDConfig', 'dmd_progress',
+           'dmd_student', 'use_network']
 
 # %% ../nbs/09_distillation.ipynb #47970f18
 @torch.no_grad()
@@ -58,6 +58,23 @@ SAMPLERS['student'] = lambda s, sched, generator: ddim_update(sched)  # determin
 
 
 # %% ../nbs/09_distillation.ipynb #9db11258
+def student_passes(student:nn.Module,   # called as student(x, t, labels); predicts `prediction`
+                   noise:Tensor,        # starting noise x_T (B,...)
+                   labels:Tensor,       # labels (B,)
+                   sched:NoiseSchedule, # the noise schedule
+                   timesteps:list,      # the student's timesteps, e.g. [999, 302]
+                   prediction:str='v',  # what the student predicts
+                   detach:bool=False,   # carry each pass's prediction to the next pass without its gradient
+                  ):                    # yields each pass's predicted clean latent (B,...)
+    "The student run as its sampler runs it (deterministic DDIM at `timesteps`), one pass at a time"
+    x = noise
+    for i, t in enumerate(timesteps):
+        ab = sched.alpha_bar(t)
+        eps, x0 = eps_and_x0(student(x, torch.full((len(x),), t, device=x.device), labels), x, ab, prediction)
+        yield x0
+        if detach: eps, x0 = eps.detach(), x0.detach()  # after the yield: the caller's x0 keeps its gradient
+        if i + 1 < len(timesteps): x = ddim_step(x, eps, x0, ab, sched.alpha_bar(timesteps[i + 1]))
+
 def distill_loss(student:nn.Module,     # called as student(x, t, labels); predicts `prediction`
                  noise:Tensor,          # starting noise x_T (B,...)
                  labels:Tensor,         # labels (B,)
@@ -66,14 +83,9 @@ def distill_loss(student:nn.Module,     # called as student(x, t, labels); predi
                  timesteps:list,        # the student's timesteps, e.g. [999, 302]
                  prediction:str='v',    # what the student predicts
                 )->Tensor:              # the mean over steps of the mean squared error of x0
-    "The student run as its sampler runs it, every step's predicted clean latent against the teacher's"
-    x, loss = noise, 0.
-    for i, t in enumerate(timesteps):
-        ab = sched.alpha_bar(t)
-        eps, x0 = eps_and_x0(student(x, torch.full((len(x),), t, device=x.device), labels), x, ab, prediction)
-        loss = loss + (x0 - target).pow(2).mean()
-        if i + 1 < len(timesteps): x = ddim_step(x, eps.detach(), x0.detach(), ab, sched.alpha_bar(timesteps[i + 1]))
-    return loss/len(timesteps)
+    "Every pass's predicted clean latent against the teacher's, the step between passes detached"
+    passes = student_passes(student, noise, labels, sched, timesteps, prediction, detach=True)
+    return sum((x0 - target).pow(2).mean() for x0 in passes)/len(timesteps)
 
 # %% ../nbs/09_distillation.ipynb #3f749985
 def _check_int(c, k:str, least:int=1):
@@ -85,9 +97,7 @@ def _check_int(c, k:str, least:int=1):
 def _check_distill_config(c):
     "Refuse a distillation config that cannot run, saying what is allowed"
     for k in ('n_pairs', 'steps', 'train_steps', 'bs'): _check_int(c, k)
-    ts = c.teacher_steps  # None: the model folder's own
-    if ts is not None and (isinstance(ts, bool) or not isinstance(ts, int) or ts < 1):
-        raise ValueError(f"teacher_steps must be an integer of at least 1 (or None: the folder's), not {ts!r}")
+    if c.teacher_steps is not None: _check_int(c, 'teacher_steps')  # None: the model folder's own
     if not c.lr > 0: raise ValueError(f'lr must be positive, not {c.lr!r}')
     if not 0 <= c.ema_decay < 1: raise ValueError(f'ema_decay must be in [0, 1), not {c.ema_decay!r}')
     if not isinstance(c.student, dict):
@@ -182,20 +192,10 @@ def student_unet(teacher:UNet,   # the teacher UNet
     return student
 
 # %% ../nbs/09_distillation.ipynb #933904e5
-def student_x0(student:nn.Module,   # called as student(x, t, labels)
-               noise:Tensor,        # starting noise x_T (B,...)
-               labels:Tensor,       # labels (B,)
-               sched:NoiseSchedule, # the noise schedule
-               timesteps:list,      # the student's timesteps, e.g. [999, 302]
-               prediction:str='v',  # what the student predicts
-              )->Tensor:            # its clean latents (B,...)
-    "The student's clean latents from `noise`: its sampler (deterministic DDIM at `timesteps`), with the gradient kept"
-    x = noise
-    for i, t in enumerate(timesteps):
-        ab = sched.alpha_bar(t)
-        eps, x0 = eps_and_x0(student(x, torch.full((len(x),), t, device=x.device), labels), x, ab, prediction)
-        if i + 1 < len(timesteps): x = ddim_step(x, eps, x0, ab, sched.alpha_bar(timesteps[i + 1]))
-    return x0
+def student_x0(student:nn.Module, noise:Tensor, labels:Tensor, sched:NoiseSchedule, timesteps:list,
+               prediction:str='v')->Tensor: # `student_passes`'s arguments
+    "The student's clean latents from `noise`: its sampler's last pass, with the gradient kept through every pass"
+    return list(student_passes(student, noise, labels, sched, timesteps, prediction))[-1]
 
 def dmd_loss(x0:Tensor,     # the student's clean latents (B,...), with their gradient
              p_real:Tensor, # the real (guided teacher's) clean latents for them, noised and denoised
