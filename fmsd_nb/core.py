@@ -74,13 +74,14 @@ def save_tensors(tensors:dict,           # name -> tensor
 # %% ../nbs/00_core.ipynb #874bc541
 def load_tensors(path:str|Path,            # a .safetensors file
                  float32:bool=False,       # convert floating-point tensors to float32
+                 tensors:bool=True,        # read the tensors (False: the metadata alone, and no tensors)
                 )->tuple[dict, dict]:      # tensors, metadata
     "The tensors and metadata of a safetensors file, or a `CheckpointError` saying what is wrong"
     path = Path(path)
     if not path.is_file(): raise CheckpointError(f'no such file: {path}')
     try:
         with safe_open(path, 'pt') as f:
-            meta, ts = f.metadata() or {}, {k: f.get_tensor(k) for k in f.keys()}
+            meta, ts = f.metadata() or {}, {k: f.get_tensor(k) for k in f.keys() if tensors}
     except (SafetensorError, OSError, ValueError, RuntimeError) as e:
         raise CheckpointError(f'{path} is not a valid safetensors file (damaged or truncated: {e})') from None
     return ({k: v.float() if float32 and v.is_floating_point() else v for k, v in ts.items()}, meta)

@@ -356,16 +356,16 @@ def save(self:_DMDRun, path:Path, progress:dict):
                                      self.started, 'progress': json.dumps(progress), 'opt_groups': json.dumps(groups)})
 
 # %% ../nbs/09_distillation.ipynb #dcb4e5ca
-def _dmd_state(path:Path)->tuple[dict, dict]:
+def _dmd_state(path:Path, tensors:bool=True)->tuple[dict, dict]:
     "A DMD checkpoint's tensors and header (config, progress, opt_groups, started), or a `CheckpointError`"
-    ts, m = load_tensors(path)
+    ts, m = load_tensors(path, tensors=tensors)
     if m.get('format') != 'fmsd_nb.dmd.v1': raise CheckpointError(f"{path} is not a DMD run's checkpoint")
     try: return ts, dict(started=m['started'], **{k: json.loads(m[k]) for k in ('config', 'progress', 'opt_groups')})
     except (KeyError, ValueError) as e: raise CheckpointError(f'{path} is damaged ({type(e).__name__}: {e})') from None
 
 def dmd_progress(path:str|Path)->dict: # a DMD checkpoint
     "How far the run saved in `path` got: warmup updates, student updates and seconds"
-    return _dmd_state(Path(path))[1]['progress']
+    return _dmd_state(Path(path), tensors=False)[1]['progress']  # its header alone
 
 @patch
 def load(self:_DMDRun, path:Path)->dict:
