@@ -4,7 +4,7 @@
 
 # %% ../nbs/00_core.ipynb #c9280402
 from __future__ import annotations
-import contextlib, io, json, os, platform, sys, warnings
+import contextlib, io, json, os, platform, signal, sys, warnings
 from pathlib import Path
 
 import torch
@@ -17,7 +17,7 @@ import fmsd_nb
 # %% auto #0
 __all__ = ['WEIGHTS_DIR', 'MODEL_FORMATS', 'RENAMED_PRESETS', 'default_device', 'machine_info', 'atomic_write', 'save_json',
            'CheckpointError', 'save_tensors', 'load_tensors', 'load_weights', 'load_json', 'read_model_config',
-           'pick_preset', 'Interrupted', 'cli_errors', 'call_cli']
+           'pick_preset', 'Interrupted', 'cli_errors', 'call_cli', 'ctrl_c_on']
 
 # %% ../nbs/00_core.ipynb #fe96b1a5
 def default_device(device:str|torch.device|None=None, # a device asked for, e.g. 'cpu', 'cuda', 'cuda:1'
@@ -173,3 +173,16 @@ def call_cli(func,      # a command's function (the `call_parse`d one, e.g. `fms
         try: func.__wrapped__(**kwargs) if hasattr(func, '__wrapped__') else func(**kwargs); code = 0
         except SystemExit as e: code = e.code if isinstance(e.code, int) else 1
     return code, out.getvalue(), err.getvalue()
+
+# %% ../nbs/00_core.ipynb #4b2ab50b
+def ctrl_c_on(n:int=1,   # the call that sends it, counting only those `when` accepts
+              when=None, # when(*args) -> whether a call counts (None: every call)
+             ):          # a function for a callback or a hook: it takes any arguments and returns None
+    "A callback that sends this process a real Ctrl-C (SIGINT) on its `n`-th call that counts: for tests of Ctrl-C"
+    seen = 0
+    def hit(*args):
+        nonlocal seen
+        if when is None or when(*args):
+            seen += 1
+            if seen == n: os.kill(os.getpid(), signal.SIGINT)
+    return hit

@@ -23,7 +23,7 @@ from .unet import UNet, UNetConfig
 from .diffusion import NoiseSchedule, sampling_timesteps, eps_and_x0, q_sample, diffusion_loss, guided_output
 from .samplers import SamplerSettings, SAMPLERS, sample, ddim_step, ddim_update
 from .folder import load_network
-from .trainer import TrainConfig, Trainer, _CatchSignals, _opt_tensors, _load_opt, _sub
+from .trainer import TrainConfig, Trainer, _CatchSignals, _opt_tensors, _load_opt, _sub, _fields_diff, _other_run
 from .app import Pipeline, Network
 
 
@@ -138,12 +138,13 @@ DISTILL_PRESETS = dict(fast=DistillConfig(),
 # %% ../nbs/09_distillation.ipynb #13265b1c
 class _PairsTrainer(Trainer):
     "The training chapter's `Trainer`, with each batch a seeded random draw from the pairs, `steps` of them"
-    def __init__(self, model, opt, loss_fn, n_pairs:int, cfg:TrainConfig, steps:int, ema:nn.Module):
-        super().__init__(model, opt, loss_fn, steps*cfg.bs, cfg, 'unet', ema=ema, ckpt_seconds=None)  # one epoch
+    def __init__(self, model, opt, loss_fn, n_pairs:int, cfg:TrainConfig, ema:nn.Module, ckpt:Path|None=None):
+        super().__init__(model, opt, loss_fn, cfg.n_train, cfg, 'unet', ckpt, ema)  # one epoch of n_train draws
         self.n_pairs = n_pairs
-    def batches(self, epoch:int):
+    def batches(self, epoch:int):  # every step's draw is made, those of the steps done (a resumed run's) skipped
         g = torch.Generator().manual_seed(self.cfg.seed)
-        return ((torch.randint(0, self.n_pairs, (self.bs,), generator=g),) for _ in range(self.total))
+        draws = ((torch.randint(0, self.n_pairs, (self.bs,), generator=g),) for _ in range(self.total))
+        return (b for i, b in enumerate(draws) if i >= self.step)
 
 def fit_student(student:nn.Module,   # the student, called as student(x, t, labels)
                 noise:Tensor,        # the pairs: starting noise (N,...)
@@ -152,16 +153,17 @@ def fit_student(student:nn.Module,   # the student, called as student(x, t, labe
                 sched:NoiseSchedule, # the noise schedule
                 cfg:DistillConfig,   # steps, batch size, learning rate...
                 progress:bool=True,  # show a progress bar
-               )->tuple[nn.Module, list]: # the EMA student (eval mode), and the loss of every step
+                ckpt:str|Path|None=None, # the training loop's checkpoint (resumed from when it is there): the pairs
+               )->tuple[nn.Module, list]: # are the caller's to keep; the EMA student (eval mode), every step's loss
     "Train a student on teacher pairs with `distill_loss` at the config's timesteps, with the training chapter's loop"
     dev, ts = next(student.parameters()).device, cfg.timesteps(sched)
     run = TrainConfig(name='distill', epochs=1, bs=cfg.bs, lr=cfg.lr, grad_clip=cfg.grad_clip, ema_decay=cfg.ema_decay,
-                      seed=cfg.seed)
+                      seed=cfg.seed, n_train=cfg.train_steps*cfg.bs)  # the draws of the run's one epoch
     def loss_fn(i, generator, rows):  # the pairs of the batch `i`; the loss draws nothing at random
         return distill_loss(student, noise[i].to(dev), labels[i].to(dev), targets[i].to(dev), sched, ts)
     ema = copy.deepcopy(student).eval().requires_grad_(False)
     opt = torch.optim.AdamW(student.parameters(), lr=cfg.lr, weight_decay=0.)
-    return ema, _PairsTrainer(student, opt, loss_fn, len(noise), run, cfg.train_steps, ema).fit(progress).losses
+    return ema, _PairsTrainer(student, opt, loss_fn, len(noise), run, ema, ckpt and Path(ckpt)).fit(progress).losses
 
 
 # %% ../nbs/09_distillation.ipynb #59f81b13
@@ -371,12 +373,9 @@ def dmd_progress(path:str|Path)->dict: # a DMD checkpoint
 def load(self:_DMDRun, path:Path)->dict:
     "Restore the run `save` wrote, if it is this run's (the same config, from the same networks); its progress"
     ts, meta = _dmd_state(path)
-    now = json.loads(json.dumps(asdict(self.cfg)))
-    diff = [f'{k}: {meta["config"].get(k)!r} in the checkpoint, {v!r} now' for k, v in now.items()
-            if meta['config'].get(k) != v]
+    diff = _fields_diff(meta['config'], asdict(self.cfg))
     if meta['started'] != self.started: diff.append('it started from another teacher or student')
-    if diff: raise CheckpointError(f'{path} is another run ({"; ".join(diff)}): go on with it with the same settings '
-                                   'and model folder, or remove it to start again')
+    if diff: raise _other_run(path, diff)
     try:
         for name in _NETS: getattr(self, name).load_state_dict(_sub(ts, f'{name}.'))
         for name in _OPTS: _load_opt(getattr(self, name), _sub(ts, f'{name}.'), meta['opt_groups'][name])

@@ -4,7 +4,7 @@
 
 # %% ../nbs/09_student.ipynb #9db40b7b
 from __future__ import annotations
-import copy, datetime, time
+import copy, datetime, json, time
 from dataclasses import asdict
 from pathlib import Path
 
@@ -12,35 +12,67 @@ import torch
 from torch import nn
 from fastcore.script import call_parse, store_true
 
-from .core import WEIGHTS_DIR, default_device, machine_info, cli_errors, read_model_config
+from .core import WEIGHTS_DIR, CheckpointError, Interrupted, default_device, machine_info, cli_errors
+from .core import read_model_config, save_tensors, load_tensors
 from .unet import UNet
 from .diffusion import NoiseSchedule
 from .samplers import SamplerSettings
 from .folder import load_model, copy_model
+from .classifiers import weights_hash
+from .trainer import _fields_diff, _other_run
 from .app import load_pretrained
 from .distill import DistillConfig, DMDConfig, teacher_pairs, fit_student, student_unet, dmd_student
 from .distill import DMD_STATE, dmd_progress
 
 # %% auto #0
-__all__ = ['METHODS', 'distill', 'distill_dmd', 'save_student', 'fmsd_distill', 'student_runs']
+__all__ = ['PAIRS_STATE', 'METHODS', 'distill', 'distill_dmd', 'save_student', 'fmsd_distill', 'student_runs']
 
 # %% ../nbs/09_student.ipynb #a74dcfd3
+PAIRS_STATE = 'pairs_state.safetensors'  # an unfinished pairs run's teacher pairs, in the folder it is to write
+def _train_state(ckpt:Path)->Path: return ckpt.with_name('pairs_train_state.safetensors')  # and its training, beside
+
+def _pairs(unet:UNet, sched:NoiseSchedule, meta:dict, cfg:DistillConfig, ckpt:Path|None, progress:bool):
+    "The teacher's pairs, and the minutes they took: `ckpt`'s if it holds this run's, else made (and kept there)"
+    settings = cfg.teacher(SamplerSettings(**meta['sampling']))  # the sampler the pairs are made with
+    now = dict(config=asdict(cfg) | dict(teacher_sampler=asdict(settings)), teacher=weights_hash(unet))
+    if ckpt and ckpt.exists():
+        ts, m = load_tensors(ckpt)
+        if m.get('format') != 'fmsd_nb.pairs.v1': raise CheckpointError(f"{ckpt} is not a pairs run's checkpoint")
+        try:
+            diff = _fields_diff(json.loads(m['config']), now['config'])
+            if m['teacher'] != now['teacher']: diff.append('its pairs are another teacher\'s')
+            pairs, minutes = (ts['noise'], ts['labels'], ts['targets']), float(m['minutes'])
+        except (KeyError, ValueError) as e:
+            raise CheckpointError(f'{ckpt} is damaged ({type(e).__name__}: {e})') from None
+        if diff: raise _other_run(ckpt, diff)
+        return pairs, minutes
+    t0, d, shape = time.time(), meta['diffusion'], (unet.cfg.in_ch, 7, 7)
+    try: pairs = teacher_pairs(unet, sched, settings, cfg.n_pairs, shape, d['prediction'], cfg.seed, progress=progress)
+    except KeyboardInterrupt: raise Interrupted("interrupted while making the teacher's pairs, before anything was "
+                                                'kept: a new run starts over') from None
+    if ckpt:  # a training checkpoint found beside them is another run's: it is only good with its own pairs
+        _train_state(ckpt).unlink(missing_ok=True)
+        save_tensors(dict(zip(('noise', 'labels', 'targets'), pairs)), ckpt, metadata=dict(format='fmsd_nb.pairs.v1',
+                     config=json.dumps(now['config']), teacher=now['teacher'], minutes=str((time.time() - t0)/60)))
+    return pairs, (time.time() - t0)/60
+
 def distill(weights:str|Path|None=None,  # the teacher's model folder (default: the shipped weights)
             cfg:DistillConfig|str='fast', # the run's config, or a preset's name
             device=None,                  # 'cpu' or 'cuda' (default: CUDA when present)
             progress:bool=True,           # show progress bars
+            ckpt:str|Path|None=None,      # the run's checkpoint (its pairs; its training beside): resumed from if there
            )->tuple[nn.Module, dict]:     # the student (EMA weights, eval mode); its timesteps, minutes per part
     "Distil a model folder's UNet and sampler into a student: make the teacher's pairs, then train"
     cfg, dev = DistillConfig.preset(cfg) if isinstance(cfg, str) else cfg, default_device(device)
+    ckpt = Path(ckpt) if ckpt else None
     _, unet, meta = load_model(weights or WEIGHTS_DIR, device=dev)
     d = meta['diffusion']; sched = NoiseSchedule(d['schedule'], d['n_steps']).to(dev)
-    t0 = time.time()
-    settings, shape = cfg.teacher(SamplerSettings(**meta['sampling'])), (unet.cfg.in_ch, 7, 7)
-    pairs = teacher_pairs(unet, sched, settings, cfg.n_pairs, shape, d['prediction'], cfg.seed, progress=progress)
-    t1 = time.time(); torch.manual_seed(cfg.seed)
-    student, _ = fit_student(student_unet(unet, cfg.student, cfg.init), *pairs, sched, cfg, progress)
-    return student, dict(timesteps=cfg.timesteps(sched), pairs_minutes=round((t1 - t0)/60, 2),
-                         training_minutes=round((time.time() - t1)/60, 2))
+    pairs, pairs_minutes = _pairs(unet, sched, meta, cfg, ckpt, progress)
+    t1, tck = time.time(), ckpt and _train_state(ckpt); torch.manual_seed(cfg.seed)
+    student, _ = fit_student(student_unet(unet, cfg.student, cfg.init), *pairs, sched, cfg, progress, ckpt=tck)
+    seconds = json.loads(load_tensors(tck, tensors=False)[1]['progress'])['seconds'] if tck else time.time() - t1
+    return student, dict(timesteps=cfg.timesteps(sched), pairs_minutes=round(pairs_minutes, 2),  # with the runs
+                         training_minutes=round(seconds/60, 2))                                # before (`ckpt`)
 
 # %% ../nbs/09_student.ipynb #78a0b017
 def distill_dmd(weights:str|Path|None=None, # the model folder, with a student (default: the shipped weights)
@@ -83,15 +115,17 @@ def _destination(weights:str|None, out:str|None)->Path:
     raise ValueError(f'name the model folder to write with --out (a copy of the teacher with its student); '
                      f'to replace the shipped student, --out {WEIGHTS_DIR}')
 
-def _checkpoint(method:str, dest:Path, resume:bool)->Path|None:
-    "The DMD run's checkpoint in the folder it writes; refuse to start over an interrupted run, or resume none"
-    if method != 'dmd':
-        if resume: raise ValueError('--resume is an option of --method dmd: pairs runs keep no checkpoint')
-        return None
-    ck, where = dest/DMD_STATE, f'{dest} holds'
-    if resume and not ck.exists(): raise ValueError(f'nothing to resume: {where} no interrupted DMD run ({DMD_STATE})')
+def _checkpoint(method:str, dest:Path, resume:bool)->Path:
+    "The run's checkpoint in the folder it writes; refuse to start over an interrupted run, or to resume none"
+    files = dict(pairs=PAIRS_STATE, dmd=DMD_STATE)
+    ck, kind, where = dest/files[method], 'DMD' if method == 'dmd' else 'pairs', f'{dest} holds'
+    for m, f in files.items():
+        if m != method and (dest/f).exists(): raise ValueError(
+            f'{where} an interrupted run of --method {m} ({f}): go on with it with that method and --resume, or '
+            'remove that file')
+    if resume and not ck.exists(): raise ValueError(f'nothing to resume: {where} no interrupted {kind} run ({ck.name})')
     if not resume and ck.exists():
-        raise ValueError(f'{where} an interrupted DMD run ({DMD_STATE}): rerun with --resume to go on with it, or '
+        raise ValueError(f'{where} an interrupted {kind} run ({ck.name}): rerun with --resume to go on with it, or '
                          f'remove that file to start again')
     return ck
 
@@ -118,7 +152,7 @@ def fmsd_distill(weights:str=None,      # the teacher: a model folder (default: 
                  train_steps:int=None,  # training steps (default: the preset's; dmd: the student's updates)
                  guidance:float=None,   # dmd: the guidance of the teacher it matches (default: the preset's, 1.5)
                  seed:int=None,         # seeds the pairs, the student and the batches (default: the preset's, 0)
-                 resume:store_true=False, # dmd: go on with the run Ctrl-C stopped (its checkpoint is in --out)
+                 resume:store_true=False, # go on with the run Ctrl-C stopped (its checkpoint is in --out)
                  device:str=None,       # 'cpu' or 'cuda' (default: CUDA when present)
                 ):
     "Distil a model's UNet and its guided sampler into a student that makes an image in one or two UNet passes"
@@ -130,18 +164,18 @@ def fmsd_distill(weights:str=None,      # the teacher: a model folder (default: 
         dest, src = _destination(weights, out), Path(weights) if weights else WEIGHTS_DIR
         meta = read_model_config(src)  # a missing or damaged folder fails now, not after the run
         ck = _checkpoint(method, dest, resume)
-        t0 = time.time() - (dmd_progress(ck)['seconds'] if resume else 0)  # with the runs before
-        student, record = distill_dmd(src, cfg, device, ckpt=ck) if ck else distill(src, cfg, device)
+        student, record = (distill_dmd if method == 'dmd' else distill)(src, cfg, device, ckpt=ck)
         args = dict(weights=weights, out=out, preset=preset, method=None if method == 'pairs' else method, **changes)
         flags = [f'--{k} {v}' for k, v in args.items() if v is not None] + ['--default']*default
+        minutes = round(sum(v for k, v in record.items() if k.endswith('_minutes')), 2)  # with the time before Ctrl-C
         made = dict(command=' '.join(['fmsd_distill'] + flags), date=datetime.date.today().isoformat(),
-                    machine=machine_info(), minutes=round((time.time() - t0)/60, 2), **record)
+                    machine=machine_info(), minutes=minutes, **record)
         made.pop('timesteps')
         if method == 'dmd':  # the student's `distill` entry stays the one it started as, its record is kept
             made |= dict(dmd=asdict(cfg), started_from=meta['student'].get('made'))
         dcfg = DistillConfig(**meta['student']['distill']) if method == 'dmd' else cfg
         save_student(dest, student, dcfg, record['timesteps'], made, default, src=src)
-        if ck: ck.unlink(missing_ok=True)  # the run is done: its student is written
+        for f in (ck, _train_state(ck)) if method == 'pairs' else (ck,): f.unlink(missing_ok=True)  # the run is done
     parts = ', '.join(f"{k.split('_')[0]} {made[k]:.1f}" for k in ('pairs_minutes', 'training_minutes') if k in made)
     print(f"wrote the {'DMD ' if method == 'dmd' else ''}student into {dest} in {made['minutes']:.1f} min ({parts})")
 

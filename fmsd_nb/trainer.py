@@ -197,11 +197,19 @@ def save_train_state(path:Path,          # the checkpoint file
     save_tensors(ts, path, metadata={'format': 'fmsd_nb.train.v1', 'config': json.dumps(asdict(cfg)),
                                      'progress': json.dumps(progress), 'opt_groups': groups})
 
+def _fields_diff(then:dict, now:dict)->list[str]:
+    "What differs between a checkpoint's config and the one now (dicts, compared as JSON), one string per field"
+    then, now = json.loads(json.dumps(then)), json.loads(json.dumps(now))
+    return [f'{k}: {then.get(k)!r} in the checkpoint, {v!r} now' for k, v in now.items() if then.get(k) != v]
+
 def _config_diff(saved:dict, cfg:TrainConfig)->list[str]:
-    "What differs between a saved config and `cfg`, one string per field"
-    then, now = asdict(TrainConfig.from_dict(saved)), json.loads(json.dumps(asdict(cfg)))
-    return [f'{k}: {then[k]!r} in the checkpoint, {now[k]!r} now' for k in now
-            if json.loads(json.dumps(then[k])) != now[k]]
+    "What differs between a saved config and `cfg`, one string per field (old field names upgraded first)"
+    return _fields_diff(asdict(TrainConfig.from_dict(saved)), asdict(cfg))
+
+def _other_run(path:Path, diff:list)->CheckpointError:
+    "The refusal of a distillation run's checkpoint that is another run's: what differs, and the two ways on"
+    return CheckpointError(f'{path} is another run ({"; ".join(diff)}): go on with it with the same settings and '
+                           'model folder, or remove it to start again')
 
 # %% ../nbs/06_trainer.ipynb #376a1fba
 def load_train_state(path:Path,          # the checkpoint file
