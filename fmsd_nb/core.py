@@ -160,7 +160,7 @@ def cli_errors(prog:str,   # the command's name, e.g. 'fmsd_sample'
     def say(msg, e):
         if not (quiet(e) if callable(quiet) else quiet): print(f'{prog}: {msg}', file=sys.stderr)
     try: yield
-    except (KeyboardInterrupt, Interrupted) as e: say(e or 'interrupted', e); sys.exit(130)
+    except (KeyboardInterrupt, Interrupted) as e: say(str(e) or 'interrupted', e); sys.exit(130)
     except (ValueError, OSError, FloatingPointError) as e: say(f'error: {e}', e); sys.exit(2)
 
 # %% ../nbs/00_core.ipynb #f26da36d

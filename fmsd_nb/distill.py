@@ -137,14 +137,14 @@ DISTILL_PRESETS = dict(fast=DistillConfig(),
 
 # %% ../nbs/09_distillation.ipynb #13265b1c
 class _PairsTrainer(Trainer):
-    "The training chapter's `Trainer`, with each batch a seeded random draw from the pairs, `steps` of them"
+    "The training chapter's `Trainer`, with each batch a seeded random draw from the pairs, one step per batch"
     def __init__(self, model, opt, loss_fn, n_pairs:int, cfg:TrainConfig, ema:nn.Module, ckpt:Path|None=None):
         super().__init__(model, opt, loss_fn, cfg.n_train, cfg, 'unet', ckpt, ema)  # one epoch of n_train draws
         self.n_pairs = n_pairs
     def batches(self, epoch:int):  # every step's draw is made, those of the steps done (a resumed run's) skipped
         g = torch.Generator().manual_seed(self.cfg.seed)
-        draws = ((torch.randint(0, self.n_pairs, (self.bs,), generator=g),) for _ in range(self.total))
-        return (b for i, b in enumerate(draws) if i >= self.step)
+        draws, done = ((torch.randint(0, self.n_pairs, (self.bs,), generator=g),) for _ in range(self.total)), self.step
+        return (b for i, b in enumerate(draws) if i >= done)
 
 def fit_student(student:nn.Module,   # the student, called as student(x, t, labels)
                 noise:Tensor,        # the pairs: starting noise (N,...)
@@ -163,7 +163,8 @@ def fit_student(student:nn.Module,   # the student, called as student(x, t, labe
         return distill_loss(student, noise[i].to(dev), labels[i].to(dev), targets[i].to(dev), sched, ts)
     ema = copy.deepcopy(student).eval().requires_grad_(False)
     opt = torch.optim.AdamW(student.parameters(), lr=cfg.lr, weight_decay=0.)
-    return ema, _PairsTrainer(student, opt, loss_fn, len(noise), run, ema, ckpt and Path(ckpt)).fit(progress).losses
+    trainer = _PairsTrainer(student, opt, loss_fn, len(noise), run, ema, Path(ckpt) if ckpt else None)
+    return ema, trainer.fit(progress).losses
 
 
 # %% ../nbs/09_distillation.ipynb #59f81b13

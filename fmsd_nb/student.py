@@ -29,12 +29,14 @@ __all__ = ['PAIRS_STATE', 'METHODS', 'distill', 'distill_dmd', 'save_student', '
 
 # %% ../nbs/09_student.ipynb #a74dcfd3
 PAIRS_STATE = 'pairs_state.safetensors'  # an unfinished pairs run's teacher pairs, in the folder it is to write
-def _train_state(ckpt:Path)->Path: return ckpt.with_name('pairs_train_state.safetensors')  # and its training, beside
+_PAIRS_TRAIN = 'pairs_train_state.safetensors'  # and its training loop's checkpoint, beside them
+def _train_state(ckpt:Path)->Path: return ckpt.with_name(_PAIRS_TRAIN)
 
 def _pairs(unet:UNet, sched:NoiseSchedule, meta:dict, cfg:DistillConfig, ckpt:Path|None, progress:bool):
     "The teacher's pairs, and the minutes they took: `ckpt`'s if it holds this run's, else made (and kept there)"
     settings = cfg.teacher(SamplerSettings(**meta['sampling']))  # the sampler the pairs are made with
-    now = dict(config=asdict(cfg) | dict(teacher_sampler=asdict(settings)), teacher=weights_hash(unet))
+    now = dict(config=asdict(cfg) | dict(teacher_sampler=asdict(settings), diffusion=meta['diffusion']),
+               teacher=weights_hash(unet))
     if ckpt and ckpt.exists():
         ts, m = load_tensors(ckpt)
         if m.get('format') != 'fmsd_nb.pairs.v1': raise CheckpointError(f"{ckpt} is not a pairs run's checkpoint")
@@ -124,9 +126,10 @@ def _checkpoint(method:str, dest:Path, resume:bool)->Path:
             f'{where} an interrupted run of --method {m} ({f}): go on with it with that method and --resume, or '
             'remove that file')
     if resume and not ck.exists(): raise ValueError(f'nothing to resume: {where} no interrupted {kind} run ({ck.name})')
+    files = ck.name if method == 'dmd' else f'{ck.name}, and {_PAIRS_TRAIN} if it is there'
     if not resume and ck.exists():
         raise ValueError(f'{where} an interrupted {kind} run ({ck.name}): rerun with --resume to go on with it, or '
-                         f'remove that file to start again')
+                         f'remove {files} to start again')
     return ck
 
 # %% ../nbs/09_student.ipynb #29dfb1fa
@@ -152,7 +155,7 @@ def fmsd_distill(weights:str=None,      # the teacher: a model folder (default: 
                  train_steps:int=None,  # training steps (default: the preset's; dmd: the student's updates)
                  guidance:float=None,   # dmd: the guidance of the teacher it matches (default: the preset's, 1.5)
                  seed:int=None,         # seeds the pairs, the student and the batches (default: the preset's, 0)
-                 resume:store_true=False, # go on with the run Ctrl-C stopped (its checkpoint is in --out)
+                 resume:store_true=False, # go on with the run Ctrl-C stopped (its checkpoint is in the folder written)
                  device:str=None,       # 'cpu' or 'cuda' (default: CUDA when present)
                 ):
     "Distil a model's UNet and its guided sampler into a student that makes an image in one or two UNet passes"
