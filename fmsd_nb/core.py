@@ -184,5 +184,8 @@ def ctrl_c_on(n:int=1,   # the call that sends it, counting only those `when` ac
         nonlocal seen
         if when is None or when(*args):
             seen += 1
-            if seen == n: os.kill(os.getpid(), signal.SIGINT)
+            if seen != n: return
+            if signal.getsignal(signal.SIGINT) == signal.SIG_IGN:  # started ignoring it (a background job, CI):
+                signal.signal(signal.SIGINT, signal.default_int_handler)  # Python's own handler, as in a terminal
+            os.kill(os.getpid(), signal.SIGINT)
     return hit
