@@ -414,7 +414,8 @@ def fit(self:Trainer, progress:bool=True, # show progress bars
         for epoch in mb:
             self.model.train()
             bars, ibs = mb is not epochs, self.batches(epoch)
-            for (ib,) in (progress_bar(ibs, total=self.per_epoch, parent=mb) if bars else ibs):
+            left = self.per_epoch - max(0, self.step - epoch*self.per_epoch)  # fewer in an epoch resumed midway
+            for (ib,) in (progress_bar(ibs, total=left, parent=mb) if bars else ibs):
                 loss = self.one_step(ib, sig.hit); self.seconds = time.time() - t0
                 if bars: mb.child.comment = f'{self.stage} loss {sum(self.losses[-50:])/len(self.losses[-50:]):.4f}'
                 if on_step and first: on_step(self.stage, self.step, loss)
