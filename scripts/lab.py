@@ -504,6 +504,24 @@ def dmd_levers(folders:tuple=('runs/dmd_gan3',), # `dmd_run` folders from the pa
     setting changed each, beside the shipped student, in one run"""
     return dmd(folders, per_class, seeds, steps=())
 
+@study
+def dmd_teachers(g125:str='runs/dmd_g125',          # `dmd_run` from the pairs student, guidance 1.25 in the real score
+                 pairs0:str='runs/pairs',            # the shipped UNet's pairs student (`pairs_folder`)
+                 pairs1:str='runs/flow12_seed1_s20', # the flow recipe's UNet trained with seed 1, with its pairs student
+                 per_class:int=1000, seeds:tuple=(0, 1, 2))->list:
+    """The teacher a student matches: less guidance in DMD's real score; and a second training run of the UNet (seed
+    1) with its pairs student, beside the shipped UNet's pairs student, with that UNet's twenty guided steps (the
+    sampler its student learns), and the shipped student, in one run"""
+    shipped, name = load_pretrained(), lambda f: Path(f).name
+    rows = [dict(label='shipped: the default', settings=shipped.settings, group='shipped')]
+    rows += [dict(label=f'{name(f)}: the default', weights=f, settings=load_pretrained(f).settings, group=name(f))
+             for f in (g125, pairs0, pairs1)]
+    rows.append(dict(label=f'{name(pairs1)}: UNet, 20 steps, guided', weights=pairs1, steps=20, group=name(pairs1)))
+    rows = panel_spread(shipped, rows, per_class, seeds, floor=False)
+    for r in rows:
+        if r.get('model') == g125: r['dmd'] = read_model_config(r['model'])['student']['made']
+    return rows
+
 def train_lever_runs():
     "Train the levers' model folders into `runs/` (relative to nbs/): hours on a 2-core CPU"
     train(TrainConfig.preset('fast', **FAST_BEFORE), 'runs/fast0')
