@@ -58,6 +58,8 @@ def _pairs(unet:UNet, sched:NoiseSchedule, meta:dict, cfg:DistillConfig, ckpt:Pa
                      config=json.dumps(now['config']), teacher=now['teacher'], minutes=str((time.time() - t0)/60)))
     return pairs, (time.time() - t0)/60
 
+
+# %% ../nbs/09_student.ipynb #c10823ef
 def distill(weights:str|Path|None=None,  # the teacher's model folder (default: the shipped weights)
             cfg:DistillConfig|str='fast', # the run's config, or a preset's name
             device=None,                  # 'cpu' or 'cuda' (default: CUDA when present)
