@@ -52,11 +52,12 @@ def _pairs(unet:UNet, sched:NoiseSchedule, meta:dict, cfg:DistillConfig, ckpt:Pa
     try: pairs = teacher_pairs(unet, sched, settings, cfg.n_pairs, shape, d['prediction'], cfg.seed, progress=progress)
     except KeyboardInterrupt: raise Interrupted("interrupted while making the teacher's pairs, before anything was "
                                                 'kept: a new run starts over') from None
+    minutes = (time.time() - t0)/60
     if ckpt:  # a training checkpoint found beside them is another run's: it is only good with its own pairs
         _train_state(ckpt).unlink(missing_ok=True)
         save_tensors(dict(zip(('noise', 'labels', 'targets'), pairs)), ckpt, metadata=dict(format='fmsd_nb.pairs.v1',
-                     config=json.dumps(now['config']), teacher=now['teacher'], minutes=str((time.time() - t0)/60)))
-    return pairs, (time.time() - t0)/60
+                     config=json.dumps(now['config']), teacher=now['teacher'], minutes=str(minutes)))
+    return pairs, minutes
 
 
 # %% ../nbs/09_student.ipynb #c10823ef
@@ -128,10 +129,10 @@ def _checkpoint(method:str, dest:Path, resume:bool)->Path:
             f'{where} an interrupted run of --method {m} ({f}): go on with it with that method and --resume, or '
             'remove that file')
     if resume and not ck.exists(): raise ValueError(f'nothing to resume: {where} no interrupted {kind} run ({ck.name})')
-    files = ck.name if method == 'dmd' else f'{ck.name}, and {_PAIRS_TRAIN} if it is there'
+    remove = ck.name if method == 'dmd' else f'{ck.name}, and {_PAIRS_TRAIN} if it is there'
     if not resume and ck.exists():
         raise ValueError(f'{where} an interrupted {kind} run ({ck.name}): rerun with --resume to go on with it, or '
-                         f'remove {files} to start again')
+                         f'remove {remove} to start again')
     return ck
 
 # %% ../nbs/09_student.ipynb #29dfb1fa
