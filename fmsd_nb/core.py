@@ -16,8 +16,8 @@ import fmsd_nb
 
 # %% auto #0
 __all__ = ['WEIGHTS_DIR', 'MODEL_FORMATS', 'RENAMED_PRESETS', 'default_device', 'machine_info', 'atomic_write', 'save_json',
-           'CheckpointError', 'save_tensors', 'load_tensors', 'load_weights', 'load_json', 'read_model_config',
-           'pick_preset', 'Interrupted', 'cli_errors', 'call_cli', 'ctrl_c_on']
+           'CheckpointError', 'save_tensors', 'load_tensors', 'load_weights', 'load_json', 'read_checkpoint',
+           'read_model_config', 'pick_preset', 'Interrupted', 'cli_errors', 'call_cli', 'ctrl_c_on']
 
 # %% ../nbs/00_core.ipynb #fe96b1a5
 def default_device(device:str|torch.device|None=None, # a device asked for, e.g. 'cpu', 'cuda', 'cuda:1'
@@ -101,6 +101,20 @@ def load_json(path:str|Path)->dict:
     if not path.is_file(): raise CheckpointError(f'no such file: {path}')
     try: return json.loads(path.read_text())
     except (json.JSONDecodeError, UnicodeDecodeError) as e: raise CheckpointError(f'{path} is damaged: {e}') from None
+
+# %% ../nbs/00_core.ipynb #bc7e0841
+def read_checkpoint(path:str|Path,        # a checkpoint (.safetensors)
+                    fmt:str,              # the `format` its header must name, e.g. 'fmsd_nb.train.v1'
+                    what:str,             # what such a file is, for the error: 'a training checkpoint'
+                    fields:tuple=(),      # header fields returned as they are (text)
+                    json_fields:tuple=(), # header fields returned parsed from JSON
+                    tensors:bool=True,    # read the tensors (False: the header alone)
+                   )->tuple[dict, dict]:  # tensors, those fields
+    "A checkpoint's tensors and header fields, or a `CheckpointError`: not a file of that format, or a damaged one"
+    ts, m = load_tensors(path, tensors=tensors)
+    if m.get('format') != fmt: raise CheckpointError(f'{path} is not {what}')
+    try: return ts, {k: m[k] for k in fields} | {k: json.loads(m[k]) for k in json_fields}
+    except (KeyError, ValueError) as e: raise CheckpointError(f'{path} is damaged ({type(e).__name__}: {e})') from None
 
 # %% ../nbs/00_core.ipynb #333d833e
 MODEL_FORMATS = ('fmsd_nb.model.v1', 'fmsd_nb.model.v2', 'fmsd_nb.model.v3')  # the last one is written

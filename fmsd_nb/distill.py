@@ -15,7 +15,7 @@ import torch.nn.functional as F
 from fastprogress.fastprogress import progress_bar
 from fastcore.basics import patch
 
-from .core import CheckpointError, Interrupted, pick_preset, save_tensors, load_tensors
+from .core import CheckpointError, Interrupted, pick_preset, save_tensors, read_checkpoint
 from .data import N_CLASSES, load_fashion_mnist
 from .training import encode_dataset
 from .classifiers import weights_hash
@@ -23,7 +23,8 @@ from .unet import UNet, UNetConfig
 from .diffusion import NoiseSchedule, sampling_timesteps, eps_and_x0, q_sample, diffusion_loss, guided_output
 from .samplers import SamplerSettings, SAMPLERS, sample, ddim_step, ddim_update
 from .folder import load_network
-from .trainer import TrainConfig, Trainer, _CatchSignals, _opt_tensors, _load_opt, _sub, _fields_diff, _other_run
+from .trainer import (TrainConfig, Trainer, _CatchSignals, _opt_tensors, _load_opt, _sub, _fields_diff,
+                             _other_run, _finite)
 from .app import Pipeline, Network
 
 
@@ -312,7 +313,7 @@ def fake_step(self:_DMDRun, x0, labels):
         real = ((self.mu[i] + (0.5*self.logvar[i]).exp()*torch.randn(x0.shape, generator=g))*self.scale).to(self.dev)
         loss = loss + cfg.gan[1]*(F.softplus(-self.logits(real, self.y[i].to(self.dev))).mean()
                                   + F.softplus(self.logits(x0, labels)).mean())
-    self.opt_fake.zero_grad(set_to_none=True); loss.backward(); self.opt_fake.step()
+    self.opt_fake.zero_grad(set_to_none=True); _finite(loss, 'fake network loss').backward(); self.opt_fake.step()
 
 @patch
 def draw(self:_DMDRun, grad:bool=True):
@@ -337,7 +338,7 @@ def student_step(self:_DMDRun):
     if cfg.gan[0]:
         fake.requires_grad_(False); loss = loss + cfg.gan[0]*F.softplus(-self.logits(x0, labels)).mean()
         fake.requires_grad_(True)
-    self.opt.zero_grad(set_to_none=True); loss.backward()
+    self.opt.zero_grad(set_to_none=True); _finite(loss, 'DMD loss').backward()
     nn.utils.clip_grad_norm_(self.student.parameters(), 1.0); self.opt.step()
     with torch.no_grad():
         for pa, p in zip(self.avg.parameters(), self.student.parameters()): pa.lerp_(p, 1 - cfg.ema_decay)
@@ -361,10 +362,8 @@ def save(self:_DMDRun, path:Path, progress:dict):
 # %% ../nbs/09_distillation.ipynb #dcb4e5ca
 def _dmd_state(path:Path, tensors:bool=True)->tuple[dict, dict]:
     "A DMD checkpoint's tensors and header (config, progress, opt_groups, started), or a `CheckpointError`"
-    ts, m = load_tensors(path, tensors=tensors)
-    if m.get('format') != 'fmsd_nb.dmd.v1': raise CheckpointError(f"{path} is not a DMD run's checkpoint")
-    try: return ts, dict(started=m['started'], **{k: json.loads(m[k]) for k in ('config', 'progress', 'opt_groups')})
-    except (KeyError, ValueError) as e: raise CheckpointError(f'{path} is damaged ({type(e).__name__}: {e})') from None
+    return read_checkpoint(path, 'fmsd_nb.dmd.v1', "a DMD run's checkpoint", ('started',),
+                           ('config', 'progress', 'opt_groups'), tensors)
 
 def dmd_progress(path:str|Path)->dict: # a DMD checkpoint
     "How far the run saved in `path` got: warmup updates, student updates and seconds"

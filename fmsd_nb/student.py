@@ -13,13 +13,13 @@ from torch import nn
 from fastcore.script import call_parse, store_true
 
 from .core import WEIGHTS_DIR, CheckpointError, Interrupted, default_device, machine_info, cli_errors
-from .core import read_model_config, save_tensors, load_tensors
+from .core import read_model_config, save_tensors, read_checkpoint
 from .unet import UNet
 from .diffusion import NoiseSchedule
 from .samplers import SamplerSettings
 from .folder import load_model, copy_model
 from .classifiers import weights_hash
-from .trainer import _fields_diff, _other_run
+from .trainer import _fields_diff, _other_run, train_progress
 from .app import load_pretrained
 from .distill import DistillConfig, DMDConfig, teacher_pairs, fit_student, student_unet, dmd_student
 from .distill import DMD_STATE, dmd_progress
@@ -38,16 +38,13 @@ def _pairs(unet:UNet, sched:NoiseSchedule, meta:dict, cfg:DistillConfig, ckpt:Pa
     now = dict(config=asdict(cfg) | dict(teacher_sampler=asdict(settings), diffusion=meta['diffusion']),
                teacher=weights_hash(unet))
     if ckpt and ckpt.exists():
-        ts, m = load_tensors(ckpt)
-        if m.get('format') != 'fmsd_nb.pairs.v1': raise CheckpointError(f"{ckpt} is not a pairs run's checkpoint")
-        try:
-            diff = _fields_diff(json.loads(m['config']), now['config'])
-            if m['teacher'] != now['teacher']: diff.append('its pairs are another teacher\'s')
-            pairs, minutes = (ts['noise'], ts['labels'], ts['targets']), float(m['minutes'])
-        except (KeyError, ValueError) as e:
-            raise CheckpointError(f'{ckpt} is damaged ({type(e).__name__}: {e})') from None
+        ts, m = read_checkpoint(ckpt, 'fmsd_nb.pairs.v1', "a pairs run's checkpoint", ('teacher',),
+                                ('config', 'minutes'))
+        diff = _fields_diff(m['config'], now['config'])
+        if m['teacher'] != now['teacher']: diff.append('its pairs are another teacher\'s')
         if diff: raise _other_run(ckpt, diff)
-        return pairs, minutes
+        if set(ts) != {'noise', 'labels', 'targets'}: raise CheckpointError(f'{ckpt} is damaged (tensors {sorted(ts)})')
+        return (ts['noise'], ts['labels'], ts['targets']), m['minutes']
     t0, d, shape = time.time(), meta['diffusion'], (unet.cfg.in_ch, 7, 7)
     try: pairs = teacher_pairs(unet, sched, settings, cfg.n_pairs, shape, d['prediction'], cfg.seed, progress=progress)
     except KeyboardInterrupt: raise Interrupted("interrupted while making the teacher's pairs, before anything was "
@@ -56,7 +53,7 @@ def _pairs(unet:UNet, sched:NoiseSchedule, meta:dict, cfg:DistillConfig, ckpt:Pa
     if ckpt:  # a training checkpoint found beside them is another run's: it is only good with its own pairs
         _train_state(ckpt).unlink(missing_ok=True)
         save_tensors(dict(zip(('noise', 'labels', 'targets'), pairs)), ckpt, metadata=dict(format='fmsd_nb.pairs.v1',
-                     config=json.dumps(now['config']), teacher=now['teacher'], minutes=str(minutes)))
+                     config=json.dumps(now['config']), teacher=now['teacher'], minutes=json.dumps(minutes)))
     return pairs, minutes
 
 
@@ -75,7 +72,7 @@ def distill(weights:str|Path|None=None,  # the teacher's model folder (default: 
     pairs, pairs_minutes = _pairs(unet, sched, meta, cfg, ckpt, progress)
     t1, tck = time.time(), ckpt and _train_state(ckpt); torch.manual_seed(cfg.seed)
     student, _ = fit_student(student_unet(unet, cfg.student, cfg.init), *pairs, sched, cfg, progress, ckpt=tck)
-    seconds = json.loads(load_tensors(tck, tensors=False)[1]['progress'])['seconds'] if tck else time.time() - t1
+    seconds = train_progress(tck)['seconds'] if tck else time.time() - t1
     return student, dict(timesteps=cfg.timesteps(sched), pairs_minutes=round(pairs_minutes, 2),  # with the runs
                          training_minutes=round(seconds/60, 2))                                # before (`ckpt`)
 
@@ -157,6 +154,7 @@ def fmsd_distill(weights:str=None,      # the teacher: a model folder (default: 
                  teacher_steps:int=None, # the steps of the sampler the student learns (default: the preset's: fast 20)
                  train_steps:int=None,  # training steps (default: the preset's; dmd: the student's updates)
                  guidance:float=None,   # dmd: the guidance of the teacher it matches (default: the preset's, 1.5)
+                 lr:float=None,         # the student's learning rate (default: the preset's: pairs 1e-3, dmd 2e-5)
                  seed:int=None,         # seeds the pairs, the student and the batches (default: the preset's, 0)
                  resume:store_true=False, # go on with the run Ctrl-C stopped (its checkpoint is in the folder written)
                  device:str=None,       # 'cpu' or 'cuda' (default: CUDA when present)
@@ -164,7 +162,7 @@ def fmsd_distill(weights:str=None,      # the teacher: a model folder (default: 
     "Distil a model's UNet and its guided sampler into a student that makes an image in one or two UNet passes"
     with cli_errors('fmsd_distill'):
         changes = dict(n_pairs=n_pairs, teacher_steps=teacher_steps, train_steps=train_steps, guidance=guidance,
-                       seed=seed)
+                       lr=lr, seed=seed)
         changes = {k: v for k, v in changes.items() if v is not None}
         cfg = _run_config(method, preset, changes)
         dest, src = _destination(weights, out), Path(weights) if weights else WEIGHTS_DIR

@@ -12,12 +12,11 @@ import torch
 from torch import Tensor, nn
 import matplotlib.pyplot as plt
 from fastprogress.fastprogress import progress_bar
-from safetensors import safe_open
 
 from .core import WEIGHTS_DIR, default_device, machine_info, save_json, load_json
 from .data import CLASSES, N_CLASSES, load_fashion_mnist
 from .samplers import SamplerSettings, sample
-from .trainer import TRAIN_PRESETS
+from .trainer import TRAIN_PRESETS, train_progress
 from .app import Pipeline, load_pretrained
 from .metrics import (evaluate, features, test_features, gaussian_fit, frechet_terms, class_accuracy,
                              default_classifier, real_like, vae_reconstruct)
@@ -106,7 +105,7 @@ def train_minutes(folder:str|Path)->float|None:
     secs = []
     for f in (Path(folder)/'vae_state.safetensors', Path(folder)/'unet_state.safetensors'):
         if f.is_file():
-            with safe_open(f, 'pt') as s: secs.append(json.loads(s.metadata()['progress']).get('seconds', 0))
+            secs.append(train_progress(f).get('seconds', 0))
     if secs: return round(sum(secs)/60, 1)
     return load_json(Path(folder)/'config.json').get('made', {}).get('wall_minutes')
 

@@ -16,15 +16,16 @@ from torch.nn.parallel import DistributedDataParallel
 from fastprogress.fastprogress import master_bar, progress_bar
 from fastcore.basics import patch
 
-from .core import default_device, CheckpointError, Interrupted, cli_errors, pick_preset, save_tensors, load_tensors
+from .core import (default_device, CheckpointError, Interrupted, cli_errors, pick_preset, save_tensors,
+                          read_checkpoint)
 from .data import Batches
 from .unet import UNET_PRESETS, CLASS_CONDS
 from .diffusion import PREDICTIONS, T_DISTS, _check_objective
 from .samplers import SamplerSettings
 
 # %% auto #0
-__all__ = ['TRAIN_PRESETS', 'TrainConfig', 'lr_at', 'ema_update', 'save_train_state', 'load_train_state', 'world',
-           'StoppedTogether', 'all_sum', 'ddp', 'rows_randn', 'barrier', 'launch_rank', 'join_processes',
+__all__ = ['TRAIN_PRESETS', 'TrainConfig', 'lr_at', 'ema_update', 'save_train_state', 'train_progress', 'load_train_state',
+           'world', 'StoppedTogether', 'all_sum', 'ddp', 'rows_randn', 'barrier', 'launch_rank', 'join_processes',
            'check_divisible', 'launch_errors', 'Trainer']
 
 # %% ../nbs/06_trainer.ipynb #c5b7e595
@@ -212,6 +213,15 @@ def _other_run(path:Path, diff:list)->CheckpointError:
                            'model folder, or remove it to start again')
 
 # %% ../nbs/06_trainer.ipynb #376a1fba
+def _read_train_state(path:Path, tensors:bool=True)->tuple[dict, dict]:
+    "A training checkpoint's tensors and header (config, progress, opt_groups), or a `CheckpointError`"
+    return read_checkpoint(path, 'fmsd_nb.train.v1', 'an fmsd_nb training checkpoint', ('opt_groups',),
+                           ('config', 'progress'), tensors)
+
+def train_progress(path:str|Path)->dict: # a training checkpoint
+    "How far the run saved in `path` got (step, losses, seconds): its header alone"
+    return _read_train_state(Path(path), tensors=False)[1]['progress']
+
 def load_train_state(path:Path,          # the checkpoint file
                      model:nn.Module,    # restored in place
                      opt,                # restored in place
@@ -219,9 +229,8 @@ def load_train_state(path:Path,          # the checkpoint file
                      cfg:TrainConfig,    # must match the saved config
                     )->dict:
     "Restore what `save_train_state` wrote into `model`, `opt` and `ema`; return the progress"
-    ts, meta = load_tensors(path)
-    if meta.get('format') != 'fmsd_nb.train.v1': raise CheckpointError(f'{path} is not an fmsd_nb training checkpoint')
-    diff = _config_diff(json.loads(meta['config']), cfg)
+    ts, meta = _read_train_state(path)
+    diff = _config_diff(meta['config'], cfg)
     if diff: raise CheckpointError(f'{path} was made with another config ({"; ".join(diff)}); '
                                    'resume with the same settings, or train into a new --out folder')
     try:
@@ -230,7 +239,7 @@ def load_train_state(path:Path,          # the checkpoint file
         _load_opt(opt, ts, meta['opt_groups'])
     except (RuntimeError, KeyError, ValueError) as e:
         raise CheckpointError(f'{path} does not fit this model: {e}') from None
-    return json.loads(meta['progress'])
+    return meta['progress']
 
 # %% ../nbs/06_trainer.ipynb #b35f2ea3
 class _CatchSignals:
@@ -337,6 +346,13 @@ class Trainer:
         self.step, self.losses, self.seconds = 0, [], 0.
 
 # %% ../nbs/06_trainer.ipynb #60dff6ba
+def _finite(loss:float|Tensor, what:str)->float|Tensor:
+    "`loss`, or a `FloatingPointError` before it reaches the weights, so that the last checkpoint stays a good one"
+    v = loss.item() if torch.is_tensor(loss) else loss
+    if math.isfinite(v): return loss
+    raise FloatingPointError(f'the {what} became {v}: training stopped before that step; the last good '
+                             'checkpoint is kept (try a lower learning rate: --lr)')
+
 @patch
 def one_step(self:Trainer, ib:Tensor,  # indices of the whole batch in the training set (the same in every process)
              stop:bool=False,           # whether this process was asked to stop (Ctrl-C)
@@ -350,9 +366,7 @@ def one_step(self:Trainer, ib:Tensor,  # indices of the whole batch in the train
     if stop:
         self.save()
         raise StoppedTogether(f'interrupted at {self.stage} step {self.step}/{self.total}; {self._where()}')
-    if not math.isfinite(batch_loss):  # never step on a bad loss
-        raise FloatingPointError(f'the {self.stage} loss became {batch_loss} at step {self.step}: training stopped; '
-                                 f'the last good checkpoint is kept (try a lower learning rate)')
+    _finite(batch_loss, f'{self.stage} loss at step {self.step}')  # never step on a bad loss
     self.opt.zero_grad(set_to_none=True)
     (loss*share*self.world).backward()  # the processes' mean: the batch's gradient
     if self.cfg.grad_clip: nn.utils.clip_grad_norm_(self.model.parameters(), self.cfg.grad_clip)

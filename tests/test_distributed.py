@@ -6,10 +6,11 @@
 - Ctrl-C stops both processes at the same step, after one checkpoint;
 - a bad launch (a batch that does not divide by the processes, a process that cannot reach the others) ends with
   one line and exit code 2, never a hang; under torchrun the line is there every time, also on a busy CPU."""
-import json, os, shutil, signal, socket, subprocess, sys, time
+import os, shutil, signal, socket, subprocess, sys, time
 from pathlib import Path
 import pytest, torch
 from fmsd_nb.core import load_tensors
+from fmsd_nb.trainer import train_progress
 from fmsd_nb.folder import load_model
 from fmsd_nb.data import load_fashion_mnist
 
@@ -27,7 +28,7 @@ def run(cmd, timeout=300, env=None):
     r = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, env=env)
     return r.returncode, r.stdout, '\n'.join(l for l in r.stderr.splitlines() if l.startswith('fmsd_train'))
 
-def progress(out)->dict: return json.loads(load_tensors(Path(out)/'unet_state.safetensors')[1]['progress'])
+def progress(out)->dict: return train_progress(Path(out)/'unet_state.safetensors')
 
 def max_diff(a:Path, b:Path, name:str)->float:
     ta, tb = load_tensors(a/f'{name}.safetensors')[0], load_tensors(b/f'{name}.safetensors')[0]
