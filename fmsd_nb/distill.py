@@ -141,7 +141,7 @@ class _PairsTrainer(Trainer):
     "The training chapter's `Trainer`, with each batch a seeded random draw from the pairs, one step per batch"
     def __init__(self, model, opt, loss_fn, n_pairs:int, cfg:TrainConfig, ema:nn.Module, ckpt:Path|None=None):
         super().__init__(model, opt, loss_fn, cfg.n_train, cfg, 'unet', ckpt, ema)  # one epoch of n_train draws
-        self.n_pairs = n_pairs
+        self.n_pairs, self.name = n_pairs, 'student'
     def batches(self, epoch:int):  # every step's draw is made, those of the steps done (a resumed run's) skipped
         g = torch.Generator().manual_seed(self.cfg.seed)
         draws, done = ((torch.randint(0, self.n_pairs, (self.bs,), generator=g),) for _ in range(self.total)), self.step

@@ -338,7 +338,7 @@ class Trainer:
                  ema:nn.Module|None=None, # the EMA copy of the model
                  ckpt_seconds:float|None=300): # also checkpoint within an epoch, this often (None: at epoch ends only)
         self.model, self.opt, self.loss_fn, self.n, self.cfg = model, opt, loss_fn, n, cfg
-        self.stage, self.ckpt, self.ema = stage, ckpt, ema
+        self.stage, self.ckpt, self.ema, self.name = stage, ckpt, ema, stage  # name: what its messages call it
         v, (self.rank, self.world), self.ckpt_seconds = stage == 'vae', world(), ckpt_seconds
         self.bs, self.epochs = (cfg.vae_bs, cfg.vae_epochs) if v else (cfg.bs, cfg.epochs)
         self.lr, self.sched = (cfg.vae_lr, cfg.vae_sched) if v else (cfg.lr, cfg.sched)
@@ -351,7 +351,7 @@ def _finite(loss:float|Tensor, what:str)->float|Tensor:
     v = loss.item() if torch.is_tensor(loss) else loss
     if math.isfinite(v): return loss
     raise FloatingPointError(f'the {what} became {v}: training stopped before that step; the last good '
-                             'checkpoint is kept (try a lower learning rate: --lr)')
+                             'checkpoint is kept (a new run with a lower learning rate may avoid it)')
 
 @patch
 def one_step(self:Trainer, ib:Tensor,  # indices of the whole batch in the training set (the same in every process)
@@ -365,8 +365,8 @@ def one_step(self:Trainer, ib:Tensor,  # indices of the whole batch in the train
     batch_loss, stop = all_sum(loss.item()*share, stop, loss.device)
     if stop:
         self.save()
-        raise StoppedTogether(f'interrupted at {self.stage} step {self.step}/{self.total}; {self._where()}')
-    _finite(batch_loss, f'{self.stage} loss at step {self.step}')  # never step on a bad loss
+        raise StoppedTogether(f'interrupted at {self.name} step {self.step}/{self.total}; {self._where()}')
+    _finite(batch_loss, f'{self.name} loss at step {self.step}')  # never step on a bad loss
     self.opt.zero_grad(set_to_none=True)
     (loss*share*self.world).backward()  # the processes' mean: the batch's gradient
     if self.cfg.grad_clip: nn.utils.clip_grad_norm_(self.model.parameters(), self.cfg.grad_clip)
@@ -411,7 +411,7 @@ def _peers_lost(t:Trainer):
     except (RuntimeError, dist.DistError) as e:
         if t.world == 1: raise
         where = Path(t.ckpt).parent if t.ckpt else '(nowhere)'
-        raise Interrupted(f'another process of the run stopped ({str(e).splitlines()[0][:120]}) at {t.stage} step '
+        raise Interrupted(f'another process of the run stopped ({str(e).splitlines()[0][:120]}) at {t.name} step '
                           f'{t.step}; the last checkpoint is kept in {where}; rerun with --resume') from None
 
 # %% ../nbs/06_trainer.ipynb #3cb5f12f
@@ -431,7 +431,7 @@ def fit(self:Trainer, progress:bool=True, # show progress bars
             left = self.per_epoch - max(0, self.step - epoch*self.per_epoch)  # fewer in an epoch resumed midway
             for (ib,) in (progress_bar(ibs, total=left, parent=mb) if bars else ibs):
                 loss = self.one_step(ib, sig.hit); self.seconds = time.time() - t0
-                if bars: mb.child.comment = f'{self.stage} loss {sum(self.losses[-50:])/len(self.losses[-50:]):.4f}'
+                if bars: mb.child.comment = f'{self.name} loss {sum(self.losses[-50:])/len(self.losses[-50:]):.4f}'
                 if on_step and first: on_step(self.stage, self.step, loss)
                 if self.ckpt_seconds is not None and time.time() - self.saved_at >= self.ckpt_seconds: self.save()
             self.save()

@@ -522,6 +522,29 @@ def dmd_teachers(g125:str='runs/dmd_g125',          # `dmd_run` from the pairs s
         if r.get('model') == g125: r['dmd'] = read_model_config(r['model'])['student']['made']
     return rows
 
+@study
+def issue_figures(then:str='runs/issue_time',    # the package's model folder when #23 was filed (`pairs_folder`, 7a0c8e2)
+                  w1:str='runs/dmd_w1',          # `dmd_run` from the pairs student, guidance 1: no guidance anywhere
+                  unet1:str='runs/dmd_unet1',    # `dmd_run` from the seed-1 UNet's pairs student, guidance 1.5
+                  per_class:int=1000, seeds:tuple=(0, 1, 2))->list:
+    """The issue's figures in one run: the model when the issue was filed (its default, and its UNet's five steps
+    unguided) beside the shipped one (its default, and its UNet unguided at five and twenty steps); a DMD student
+    with no guidance anywhere (the student's own unguided row); and DMD from the seed-1 UNet's pairs student"""
+    shipped, name = load_pretrained(), lambda f: Path(f).name
+    rows = [dict(label='issue time: the default', weights=then, settings=load_pretrained(then).settings, group='then'),
+            dict(label='issue time: UNet, 5 steps, unguided', weights=then, guidance=1, group='then'),
+            dict(label='shipped: the default', settings=shipped.settings, group='shipped'),
+            dict(label='shipped: UNet, 5 steps, unguided', settings=shipped.teacher_settings, guidance=1,
+                 group='shipped'),
+            dict(label='shipped: UNet, 20 steps, unguided', settings=shipped.teacher_settings, steps=20, guidance=1,
+                 group='shipped')]
+    rows += [dict(label=f'{name(f)}: the default', weights=f, settings=load_pretrained(f).settings, group=name(f))
+             for f in (w1, unet1) if Path(f).is_dir()]
+    rows = panel_spread(shipped, rows, per_class, seeds, floor=False)
+    for r in rows:
+        if r.get('model') in (w1, unet1): r['dmd'] = read_model_config(r['model'])['student']['made']
+    return rows
+
 def train_lever_runs():
     "Train the levers' model folders into `runs/` (relative to nbs/): hours on a 2-core CPU"
     train(TrainConfig.preset('fast', **FAST_BEFORE), 'runs/fast0')
