@@ -523,7 +523,7 @@ def dmd_teachers(g125:str='runs/dmd_g125',          # `dmd_run` from the pairs s
     return rows
 
 @study
-def issue_figures(then:str='runs/issue_time',    # the package's model folder when #23 was filed (`pairs_folder`, 7a0c8e2)
+def issue_figures(then:str='runs/issue_time',    # the package's model when #23 was filed (`pairs_folder`, 7a0c8e2)
                   w1:str='runs/dmd_w1',          # `dmd_run` from the pairs student, guidance 1: no guidance anywhere
                   unet1:str='runs/dmd_unet1',    # `dmd_run` from the seed-1 UNet's pairs student, guidance 1.5
                   per_class:int=1000, seeds:tuple=(0, 1, 2))->list:
