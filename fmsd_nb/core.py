@@ -107,14 +107,18 @@ def read_checkpoint(path:str|Path,        # a checkpoint (.safetensors)
                     fmt:str,              # the `format` its header must name, e.g. 'fmsd_nb.train.v1'
                     what:str,             # what such a file is, for the error: 'a training checkpoint'
                     fields:tuple=(),      # header fields returned as they are (text)
-                    json_fields:tuple=(), # header fields returned parsed from JSON
+                    json_fields:dict={},  # header fields returned parsed from JSON: name -> the type it must be
                     tensors:bool=True,    # read the tensors (False: the header alone)
                    )->tuple[dict, dict]:  # tensors, those fields
     "A checkpoint's tensors and header fields, or a `CheckpointError`: not a file of that format, or a damaged one"
     ts, m = load_tensors(path, tensors=tensors)
     if m.get('format') != fmt: raise CheckpointError(f'{path} is not {what}')
-    try: return ts, {k: m[k] for k in fields} | {k: json.loads(m[k]) for k in json_fields}
+    try:
+        out = {k: m[k] for k in fields} | {k: json.loads(m[k]) for k in json_fields}
+        bad = [f'{k} is {type(out[k]).__name__}' for k, t in json_fields.items() if not isinstance(out[k], t)]
+        if bad: raise ValueError(', '.join(bad))
     except (KeyError, ValueError) as e: raise CheckpointError(f'{path} is damaged ({type(e).__name__}: {e})') from None
+    return ts, out
 
 # %% ../nbs/00_core.ipynb #333d833e
 MODEL_FORMATS = ('fmsd_nb.model.v1', 'fmsd_nb.model.v2', 'fmsd_nb.model.v3')  # the last one is written

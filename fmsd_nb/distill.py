@@ -363,7 +363,7 @@ def save(self:_DMDRun, path:Path, progress:dict):
 def _dmd_state(path:Path, tensors:bool=True)->tuple[dict, dict]:
     "A DMD checkpoint's tensors and header (config, progress, opt_groups, started), or a `CheckpointError`"
     return read_checkpoint(path, 'fmsd_nb.dmd.v1', "a DMD run's checkpoint", ('started',),
-                           ('config', 'progress', 'opt_groups'), tensors)
+                           dict(config=dict, progress=dict, opt_groups=dict), tensors)
 
 def dmd_progress(path:str|Path)->dict: # a DMD checkpoint
     "How far the run saved in `path` got: warmup updates, student updates and seconds"

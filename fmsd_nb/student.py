@@ -39,7 +39,7 @@ def _pairs(unet:UNet, sched:NoiseSchedule, meta:dict, cfg:DistillConfig, ckpt:Pa
                teacher=weights_hash(unet))
     if ckpt and ckpt.exists():
         ts, m = read_checkpoint(ckpt, 'fmsd_nb.pairs.v1', "a pairs run's checkpoint", ('teacher',),
-                                ('config', 'minutes'))
+                                dict(config=dict, minutes=(int, float)))
         diff = _fields_diff(m['config'], now['config'])
         if m['teacher'] != now['teacher']: diff.append('its pairs are another teacher\'s')
         if diff: raise _other_run(ckpt, diff)

@@ -216,7 +216,7 @@ def _other_run(path:Path, diff:list)->CheckpointError:
 def _read_train_state(path:Path, tensors:bool=True)->tuple[dict, dict]:
     "A training checkpoint's tensors and header (config, progress, opt_groups), or a `CheckpointError`"
     return read_checkpoint(path, 'fmsd_nb.train.v1', 'an fmsd_nb training checkpoint', ('opt_groups',),
-                           ('config', 'progress'), tensors)
+                           dict(config=dict, progress=dict), tensors)
 
 def train_progress(path:str|Path)->dict: # a training checkpoint
     "How far the run saved in `path` got (step, losses, seconds): its header alone"
